@@ -115,6 +115,13 @@ def emoji(res: int = 64, font_path: str | None = None) -> ImageSet:
     """
     res = check_res(res, "emoji")
     font = _load_font(font_path)
+    reference = _render(font, _REFERENCE)
+    if len(reference.getcolors(1 << 16) or ()) < 16 or max(reference.convert("HSV").getextrema()[1]) < 64:
+        # blank or monochrome: a text font (DejaVu draws a few symbols in black), not emoji
+        raise DatasetError(
+            f"emoji: {font.path} has no colour emoji (its grinning face is blank or grey); "
+            f"use Noto Color Emoji (`{INSTALL_HINT}`)"
+        )
     one_glyph = font.getlength(_REFERENCE)
     images, labels = [], []
     seen: set[bytes] = set()
