@@ -56,6 +56,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; checkpoints are meant to be shared
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -182,7 +183,7 @@ def inspect_safetensors(path: Path, allowed_dtypes: set[str]) -> tuple[dict[str,
     return info, metadata
 
 
-def _read_tensors(path: Path, keys: list[str]) -> dict[str, torch.Tensor]:
+def read_tensors(path: Path, keys: list[str]) -> dict[str, torch.Tensor]:
     with safe_open(str(path), framework="pt", device="cpu") as f:
         return {k: f.get_tensor(k) for k in keys}
 
@@ -259,7 +260,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Load
     g = Generator(run_cfg.model)
     expected = g.state_dict()
     check_state_matches(file.name, found, expected)
-    tensors = _read_tensors(file, list(expected))
+    tensors = read_tensors(file, list(expected))
     for k, t in tensors.items():
         if t.is_floating_point() and not torch.isfinite(t).all():
             raise CheckpointError(f"{file.name}: tensor {k} has NaN or Inf values; the model is broken")
@@ -279,7 +280,7 @@ def load_training_state(run_dir: str | Path) -> tuple[dict[str, torch.Tensor], d
         meta = json.loads(metadata["state"])
     except (KeyError, json.JSONDecodeError):
         raise CheckpointError(f"{file.name}: missing or corrupt resume metadata") from None
-    return _read_tensors(file, list(found)), meta
+    return read_tensors(file, list(found)), meta
 
 
 def load_discriminator(run_dir: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:

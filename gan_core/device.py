@@ -1,0 +1,56 @@
+"""Device and precision choices, detected at run time, never at import."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import torch
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_bf16_is_fast() -> bool:
+    """True where the CPU computes bf16 natively (AVX512-BF16 or AMX), so autocast pays off.
+
+    Elsewhere bf16 is emulated and slower than fp32. Uses torch's own CPU-feature probes,
+    which exist from torch 2.2 on; an older torch or a failing probe means fp32.
+    """
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    try:
+        fast = any(getattr(torch.cpu, p, lambda: False)() for p in probes)
+        if not fast:
+            return False
+        with torch.autocast("cpu", dtype=torch.bfloat16):  # the op must actually run
+            torch.nn.functional.conv2d(torch.ones(1, 2, 4, 4), torch.ones(2, 2, 3, 3))
+        return True
+    except Exception:
+        return False
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> torch.dtype | None:
+    """The autocast dtype for `precision` ("auto" | "fp32" | "bf16") on `device`; None = fp32."""
+    device = torch.device(device)
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    if device.type == "cpu":
+        return torch.bfloat16 if cpu_bf16_is_fast() else None
+    return None
+
+
+def autocast(device: torch.device | str, dtype: torch.dtype | None):
+    """A context manager: autocast to `dtype` on `device`, or nothing when `dtype` is None."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=dtype)
+
+
+def memory_format(device: torch.device | str, channels_last: bool) -> torch.memory_format:
+    return torch.channels_last if channels_last else torch.contiguous_format

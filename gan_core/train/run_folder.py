@@ -1,0 +1,135 @@
+"""The run folder callback: fixed-z grids, metrics.jsonl, checkpoints and the model card.
+
+Everything the app and the CLI show comes from here, so a UI in another process can follow
+a run by reading the folder: `metrics.jsonl` grows a line per log interval, `samples/`
+gains a grid per sample interval, `status.json` says where the run stands.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from gan_core import checkpoint
+from gan_core.config import RunConfig
+from gan_core.train.card import write_model_card
+from gan_core.train.trainer import Callback, Trainer
+
+STATUS_FILE = "status.json"
+METRICS_FILE = "metrics.jsonl"
+SAMPLES_DIR = "samples"
+
+
+def grid_image(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
+    """Images in [-1, 1], (B, C, H, W) -> one uint8 (H', W', 3) grid with `pad` px white gaps."""
+    b, c, h, w = images.shape
+    nrow = nrow or int(np.ceil(np.sqrt(b)))
+    rows = int(np.ceil(b / nrow))
+    x = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
+    if c == 1:
+        x = np.repeat(x, 3, axis=1)
+    out = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad, 3), 255, np.uint8)
+    for i in range(b):
+        r, col = divmod(i, nrow)
+        y0, x0 = pad + r * (h + pad), pad + col * (w + pad)
+        out[y0 : y0 + h, x0 : x0 + w] = x[i].transpose(1, 2, 0)
+    return out
+
+
+def grid_path(run_dir: Path, step: int) -> Path:
+    return Path(run_dir) / SAMPLES_DIR / f"grid_{step:07d}.png"
+
+
+def hardware_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA)"
+    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
+class RunFolder(Callback):
+    """Writes a run folder as training goes (see gan_core.checkpoint for the layout).
+
+    Only the main rank writes. `command` is recorded in the model card so the run can be
+    reproduced; `data_name` describes the data set.
+    """
+
+    def __init__(self, run_dir: str | Path, *, command: str = "", data_name: str = "", half: bool = False):
+        self.dir = Path(run_dir)
+        self.command, self.data_name, self.half = command, data_name, half
+        self._t_start = 0.0
+        self._last_grid_step = -1
+
+    # -- helpers
+
+    def run_config(self, trainer: Trainer) -> RunConfig:
+        return RunConfig(model=trainer.model_cfg, train=trainer.cfg,
+                         class_names=list(trainer.data.class_names), data=self.data_name or trainer.data.name)
+
+    def write_status(self, trainer: Trainer, state: str, **extra: Any) -> None:
+        status = {"state": state, "step": trainer.step, "steps": trainer.cfg.steps,
+                  "elapsed": trainer.elapsed, "time": time.time(), "events": trainer.events[-20:], **extra}
+        checkpoint.atomic_write_text(self.dir / STATUS_FILE, json.dumps(status))
+
+    def save_grid(self, trainer: Trainer) -> Path:
+        path = grid_path(self.dir, trainer.step)
+        buf = BytesIO()
+        Image.fromarray(grid_image(trainer.sample_fixed())).save(buf, format="PNG")
+        checkpoint.atomic_write_bytes(path, buf.getvalue())
+        self._last_grid_step = trainer.step
+        return path
+
+    def save_checkpoint(self, trainer: Trainer) -> None:
+        run_cfg = self.run_config(trainer)
+        checkpoint.save_generator(self.dir / checkpoint.MODEL_FILE, trainer.sampling_generator(), run_cfg, half=self.half)
+        checkpoint.save_training_state(self.dir / checkpoint.STATE_FILE, trainer.state_tensors(), trainer.state_meta())
+        checkpoint.save_run_config(self.dir, run_cfg)
+        write_model_card(self.dir, run_cfg, trainer, command=self.command,
+                         hardware=hardware_description(trainer.device))
+
+    # -- callback hooks
+
+    def on_start(self, trainer: Trainer) -> None:
+        if not trainer.dist.is_main:
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for folder in (self.dir, self.dir / SAMPLES_DIR):  # leftovers of a killed write
+            checkpoint.cleanup_temp_files(folder)
+        checkpoint.save_run_config(self.dir, self.run_config(trainer))
+        self._t_start = time.time()
+        if trainer.step == 0:
+            self.save_grid(trainer)  # step 0: what the untrained G makes
+        self.write_status(trainer, "running")
+
+    def on_step(self, trainer: Trainer, m: dict[str, Any]) -> None:
+        if not trainer.dist.is_main:
+            return
+        cfg, step = trainer.cfg, trainer.step
+        if step % cfg.log_every == 0 or "event" in m:
+            with open(self.dir / METRICS_FILE, "a", encoding="utf-8") as f:
+                f.write(json.dumps(m) + "\n")
+        if step % cfg.sample_every == 0:
+            self.save_grid(trainer)
+            self.write_status(trainer, "running")
+        if step % cfg.ckpt_every == 0:
+            self.save_checkpoint(trainer)
+
+    def on_end(self, trainer: Trainer, reason: str) -> None:
+        if not trainer.dist.is_main:
+            return
+        if reason != "error" or trainer.step > 0:
+            try:
+                if trainer.step != self._last_grid_step:
+                    self.save_grid(trainer)
+                self.save_checkpoint(trainer)
+            except Exception as e:  # disk full, say: the previous checkpoint is intact
+                self.write_status(trainer, "error", reason=f"could not save the final checkpoint: {e}")
+                raise
+        self.write_status(trainer, "finished" if reason in ("done", "time") else reason, reason=reason)
