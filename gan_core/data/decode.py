@@ -177,18 +177,77 @@ def decode_image(
 def _open_checked(data: bytes, fmt: str, max_pixels: int) -> Image.Image:
     """Open with exactly one plugin and refuse bombs from the header, before any decoding.
 
-    Pillow itself warns above `Image.MAX_IMAGE_PIXELS` and raises above twice that; we
-    refuse at `max_pixels` (the warning level by default), so a warning is never ignored.
-    Warning filters are process-global, so they are left alone here (threads share them).
+    Pillow itself warns (DecompressionBombWarning) above `Image.MAX_IMAGE_PIXELS` and raises
+    above twice that. We refuse at `max_pixels` (its warning level by default) from the
+    header, before Pillow opens the file, so the warning cannot fire and be ignored; this
+    replaces `warnings.simplefilter("error", ...)`, whose filters are process-global and
+    not thread-safe.
     """
+    size = header_size(data, fmt)  # read by hand first, so Pillow never even warns
+    if size is not None:
+        _check_pixels(*size, max_pixels)
     img = Image.open(io.BytesIO(data), formats=[fmt])
-    w, h = img.size
+    _check_pixels(*img.size, max_pixels)
+    return img
+
+
+def _check_pixels(w: int, h: int, max_pixels: int) -> None:
     if w * h > max_pixels:
         raise SkipImage(
             f"refused as a possible decompression bomb: {w}x{h} px "
             f"({w * h / 1e6:.0f} megapixels) is above the {max_pixels / 1e6:.0f} megapixel limit"
         )
-    return img
+
+
+def header_size(data: bytes, fmt: str) -> tuple[int, int] | None:
+    """(width, height) from the format's header, without Pillow; None if it cannot be read
+    here (Pillow's own open then decides). Layouts: PNG IHDR, GIF logical screen, BMP DIB
+    header, WebP VP8/VP8L/VP8X, JPEG SOFn marker."""
+    try:
+        if fmt == "PNG" and data[12:16] == b"IHDR":
+            return struct.unpack(">II", data[16:24])
+        if fmt == "GIF":
+            return struct.unpack("<HH", data[6:10])
+        if fmt == "BMP":
+            if struct.unpack("<I", data[14:18])[0] == 12:  # OS/2 core header
+                return struct.unpack("<HH", data[18:22])
+            w, h = struct.unpack("<ii", data[18:26])
+            return abs(w), abs(h)
+        if fmt == "WEBP":
+            kind = data[12:16]
+            if kind == b"VP8X":
+                return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+            if kind == b"VP8L":
+                bits = int.from_bytes(data[21:25], "little")
+                return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+            if kind == b"VP8 ":
+                w, h = struct.unpack("<HH", data[26:30])
+                return w & 0x3FFF, h & 0x3FFF
+        if fmt == "JPEG":
+            return _jpeg_size(data)
+    except struct.error:
+        return None
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """Walk the JPEG marker segments (ITU T.81 B.1) to the first start-of-frame."""
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if 0xD0 <= marker <= 0xD9 or marker == 0x01:  # markers without a length
+            i += 2
+            continue
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            h, w = struct.unpack(">HH", data[i + 5 : i + 9])
+            return w, h
+        i += 2 + struct.unpack(">H", data[i + 2 : i + 4])[0]
+    return None
 
 
 def _check_shape(w: int, h: int, min_size: int, max_aspect: float) -> None:
