@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from benchmarks.common import Row, format_table, peak_rss_mib_of
+from benchmarks.common import Row, format_table
 
 RES = 64
 W, H = 1024, 768
@@ -101,16 +102,23 @@ def _best_seconds(fn, repeats: int) -> tuple[float, float]:
     return best
 
 
-def _peak_above_imports(call: str, path: Path) -> float:
+def _peak_mib(code: str) -> float:
+    """Peak RSS in MiB of a fresh Python running `code`, read from /proc/self/status VmHWM
+    (the child's own memory map). getrusage's ru_maxrss is not used: Linux carries the
+    parent's peak across fork/exec, so a child of a large process reports the parent's."""
+    probe = "\nprint(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))\n"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code + probe], capture_output=True, text=True, env=env, check=True)
+    return int(proc.stdout.split()[-1]) / 1024
+
+
+def _peak_above_imports(call: str) -> float:
     """Peak RSS (MiB) of a fresh Python running `call`, minus one that only imports."""
     imports = (
         "import numpy, zipfile\nfrom PIL import Image\nimport benchmarks.ingest as b\n"
         "from gan_core.data.ingest import load_images\n"
     )
-    env = {"PYTHONPATH": str(ROOT)}
-    base, _ = peak_rss_mib_of(imports, env=env)
-    peak, _ = peak_rss_mib_of(imports + f"x = {call}\n", env=env)
-    return peak - base
+    return _peak_mib(imports + f"x = {call}\n") - _peak_mib(imports)
 
 
 def run(quick: bool = False, images: int | None = None, workers: int = 2) -> list[Row]:
@@ -122,8 +130,8 @@ def run(quick: bool = False, images: int | None = None, workers: int = 2) -> lis
     t_ours, cpu_ours = _best_seconds(lambda: ours(path, workers=workers), repeats)
     t_one, _ = _best_seconds(lambda: ours(path, workers=1), repeats)
     out_mib = n * 3 * RES * RES / 2**20
-    mem_ours = _peak_above_imports(f"b.ours(b.Path({str(path)!r}), workers={workers})", path)
-    mem_base = _peak_above_imports(f"b.plain_loop(b.Path({str(path)!r}))", path)
+    mem_ours = _peak_above_imports(f"b.ours(b.Path({str(path)!r}), workers={workers})")
+    mem_base = _peak_above_imports(f"b.plain_loop(b.Path({str(path)!r}))")
     name = f"ingest {n} JPEG 1024x768 -> {RES}px"
     return [
         Row(f"{name} ({workers} workers)", n / t_ours, n / t_base, "images/s", target=3.0,

@@ -97,13 +97,15 @@ def snapshot(root: Path) -> set[tuple[str, int, int]]:
 
 
 def peak_rss_mib(code: str) -> float:
-    """Peak RSS of a fresh Python running `code` (after the usual imports), in MiB."""
+    """Peak RSS of a fresh Python running `code` (after the usual imports), in MiB.
+
+    Read from /proc/self/status VmHWM, the high-water mark of the child's own memory map:
+    getrusage's ru_maxrss would include the parent's peak (Linux keeps it across exec)."""
     wrapper = (
-        "import resource, sys\n"
         "from gan_core.config import DataConfig\nfrom gan_core.data.ingest import load_images\n"
         "from gan_core.data.limits import Limits\nfrom gan_core.errors import DatasetError\n"
         f"{code}\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, env=env, timeout=120)

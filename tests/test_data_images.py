@@ -54,9 +54,10 @@ def write(folder: Path, files: dict[str, bytes]) -> Path:
 
 
 def peak_rss_mib(code: str) -> float:
+    """Peak RSS (VmHWM, the child's own high-water mark; ru_maxrss would carry pytest's) in MiB."""
     wrapper = (
-        "import resource\nfrom gan_core.config import DataConfig\nfrom gan_core.data.ingest import load_images\n"
-        f"{code}\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "from gan_core.config import DataConfig\nfrom gan_core.data.ingest import load_images\n"
+        f"{code}\nprint(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, env=env, timeout=120)
