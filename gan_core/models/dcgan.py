@@ -56,8 +56,14 @@ class Generator(nn.Module):
         self.cfg = cfg
         n = _n_scale(cfg.res)
         widths = [cfg.ngf * min(MAX_MULT, 2 ** (n - 1 - i)) for i in range(n)]  # 64 px: 8,4,2,1 x ngf
+        # conditional G: the class enters twice, as an embedding concatenated to z (Mirza &
+        # Osindero 2014; strong from the first step) and as conditional batch norm in every block
+        self.class_embed = nn.Embedding(cfg.num_classes, cfg.nz) if cfg.num_classes else None
+        if self.class_embed is not None:
+            nn.init.normal_(self.class_embed.weight)
+        z_dim = cfg.nz * (2 if cfg.num_classes else 1)
         self.blocks = nn.ModuleList(
-            GBlock(cfg.nz if i == 0 else widths[i - 1], w, i == 0, cfg.num_classes)
+            GBlock(z_dim if i == 0 else widths[i - 1], w, i == 0, cfg.num_classes)
             for i, w in enumerate(widths)
         )
         self.to_img = nn.ConvTranspose2d(widths[-1], cfg.channels, 4, 2, 1, bias=False)
@@ -70,7 +76,10 @@ class Generator(nn.Module):
         assert z.dim() == 2 and z.shape[1] == self.cfg.nz, f"z must be (B, {self.cfg.nz}), got {tuple(z.shape)}"
         if self.cfg.num_classes and y is None:
             raise ValueError("this generator is class-conditional: pass a class y")
-        x = z[:, :, None, None]  # (B, nz, 1, 1)
+        if self.class_embed is not None:
+            emb = y @ self.class_embed.weight if y.dim() == 2 else self.class_embed(y)  # (B, nz)
+            z = torch.cat([z, emb.to(z.dtype)], dim=1)
+        x = z[:, :, None, None]  # (B, nz or 2 nz, 1, 1)
         for block in self.blocks:
             x = block(x, y)
         return torch.tanh(self.to_img(x))

@@ -94,16 +94,21 @@ def load_training_data(source: str, res: int, channels: int | None = None):
     return data, f"{Path(source).name} ({len(data):,} images)", report
 
 
-def build_configs(args: argparse.Namespace, data) -> tuple[ModelConfig, TrainConfig]:
+def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
+    """The preset with the command line's overrides, checked before any data is read."""
     model, train = preset(args.preset)
     try:
-        model = model.replace(**_overrides(args, ModelConfig), res=data.res, channels=data.channels)
-        conditional = args.conditional if args.conditional is not None else data.num_classes > 1
-        model = model.replace(num_classes=data.num_classes if conditional else 0)
+        model = model.replace(**_overrides(args, ModelConfig), **({"res": args.res} if args.res else {}))
         train = train.replace(**_overrides(args, TrainConfig))
     except ConfigError as e:
         raise UserError(str(e)) from None
     return model, train
+
+
+def fit_model_to_data(model: ModelConfig, data, conditional: bool | None) -> ModelConfig:
+    """Channels and classes come from the data: conditional by default when it has 2+ classes."""
+    conditional = conditional if conditional is not None else data.num_classes > 1
+    return model.replace(channels=data.channels, num_classes=data.num_classes if conditional else 0)
 
 
 def run(args: argparse.Namespace, name: str) -> int:
@@ -128,11 +133,11 @@ def run(args: argparse.Namespace, name: str) -> int:
     else:
         if not args.data:
             raise UserError("--data is required: an image folder, a .zip, or builtin:emoji|digits|shapes")
-        res = args.res or PRESETS[args.preset][0]["res"]
-        data, data_name, report = load_training_data(args.data, res)
+        model_cfg, train_cfg = build_configs(args)
+        data, data_name, report = load_training_data(args.data, model_cfg.res)
         if report is not None:
             print(report.to_text(), file=sys.stderr)
-        model_cfg, train_cfg = build_configs(args, data)
+        model_cfg = fit_model_to_data(model_cfg, data, args.conditional)
         out = Path(args.out or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S"))
         source = args.data
 
@@ -168,7 +173,14 @@ def run(args: argparse.Namespace, name: str) -> int:
     finally:
         bar.close()
     if dist.enabled:
+        from gan_core.train.distributed import ranks_agree
+
+        agree = ranks_agree(trainer.G) and ranks_agree(trainer.D)
         torch.distributed.destroy_process_group()
+        if dist.is_main:
+            print(f"{dist.world_size} ranks {'agree' if agree else 'DISAGREE'} on G and D weights")
+        if not agree:
+            return 1
     if dist.is_main:
         ips = last["images_per_s"] if last else 0.0
         print(f"done: {trainer.step:,} steps, {ips:.1f} images/s, {trainer.elapsed:.1f} s of training -> {out}")

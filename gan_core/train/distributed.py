@@ -57,3 +57,12 @@ def init_from_env(env: dict[str, str], device_type: str) -> DistInfo:
     if not tdist.is_initialized():
         tdist.init_process_group("nccl" if device_type == "cuda" else "gloo")
     return info
+
+
+def ranks_agree(module: torch.nn.Module) -> bool:
+    """True when every rank holds the same parameters (a cheap checksum, all-gathered)."""
+    params = [p.detach().double() for p in module.parameters()]
+    checksum = torch.stack([torch.stack([p.sum(), p.abs().sum()]) for p in params]).flatten().cpu()
+    gathered = [torch.zeros_like(checksum) for _ in range(tdist.get_world_size())]
+    tdist.all_gather(gathered, checksum)
+    return all(torch.equal(gathered[0], g) for g in gathered[1:])
