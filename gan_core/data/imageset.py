@@ -39,3 +39,19 @@ class ImageSet:
     @property
     def channels(self) -> int:
         return self.images.shape[1]
+
+    def save_npz(self, path) -> None:
+        """Save as an uncompressed .npz (no pickled objects), atomically."""
+        import io
+
+        from gan_core.checkpoint import atomic_write_bytes
+
+        buf = io.BytesIO()
+        np.savez(buf, images=self.images, labels=self.labels,
+                 class_names=np.array(self.class_names, dtype=str), name=np.array(self.name, dtype=str))
+        atomic_write_bytes(path, buf.getvalue())
+
+    @classmethod
+    def load_npz(cls, path) -> "ImageSet":
+        with np.load(path, allow_pickle=False) as f:
+            return cls(f["images"], f["labels"].astype(np.int64), [str(c) for c in f["class_names"]], str(f["name"]))

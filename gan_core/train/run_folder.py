@@ -26,6 +26,7 @@ from gan_core.train.trainer import Callback, Trainer
 STATUS_FILE = "status.json"
 METRICS_FILE = "metrics.jsonl"
 SAMPLES_DIR = "samples"
+WEIGHTS_FILE = "weights.json"
 
 
 def grid_image(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
@@ -61,9 +62,11 @@ class RunFolder(Callback):
     reproduced; `data_name` describes the data set.
     """
 
-    def __init__(self, run_dir: str | Path, *, command: str = "", data_name: str = "", half: bool = False):
+    def __init__(self, run_dir: str | Path, *, command: str = "", data_name: str = "", half: bool = False,
+                 weight_stats: bool = False):
         self.dir = Path(run_dir)
         self.command, self.data_name, self.half = command, data_name, half
+        self.weight_stats = weight_stats  # write weights.json (per-layer histograms) with each grid
         self._t_start = 0.0
         self._last_grid_step = -1
 
@@ -117,6 +120,9 @@ class RunFolder(Callback):
                 f.write(json.dumps(m) + "\n")
         if step % cfg.sample_every == 0:
             self.save_grid(trainer)
+            if self.weight_stats:
+                checkpoint.atomic_write_text(self.dir / WEIGHTS_FILE, json.dumps(
+                    {"step": step, "layers": trainer.weight_stats()}))
             self.write_status(trainer, "running")
         if step % cfg.ckpt_every == 0:
             self.save_checkpoint(trainer)
