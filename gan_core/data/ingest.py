@@ -75,7 +75,14 @@ def load_images(
         skipped = dict(listing.skipped)
         entries = listing.entries
         capacity = min(len(entries), cfg.max_images)
-        pixels = np.empty((capacity, 3, cfg.res, cfg.res), np.uint8)  # (N, 3, H, W), filled in order
+        try:  # (N, 3, H, W), filled in order; untouched pages of a partly used array cost nothing
+            pixels = np.empty((capacity, 3, cfg.res, cfg.res), np.uint8)
+        except MemoryError:
+            raise DatasetError(
+                f"{listing.name}: {capacity:,} images at {cfg.res} px need "
+                f"{capacity * 3 * cfg.res**2 / 2**30:.1f} GiB, more memory than is available; "
+                "lower max_images or the resolution"
+            ) from None
         folders: list[tuple[str, ...]] = []
         sizes: list[tuple[int, int]] = []
         first_of: dict[bytes, str] = {}  # content hash -> name of the file kept

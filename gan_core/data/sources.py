@@ -75,7 +75,7 @@ def open_source(source: Source, limits: Limits, budget: ByteBudget | None = None
     """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        display = clean_name(path.name or str(path))
+        display = clean_name(path.name or path.resolve().name or str(path))
         if path.is_dir():
             budget = budget or ByteBudget(limits.max_total_bytes, display)
             yield _list_folder(path, display, limits, budget)
@@ -313,7 +313,7 @@ def count_zip_entries(fp, display: str, max_entries: int) -> int:
     eocd_at = size - tail_len + pos
     declared, cd_size, cd_offset = struct.unpack("<10xHLL", tail[pos : pos + 20])
     cd_end = eocd_at
-    if 0xFFFF in (declared,) or 0xFFFFFFFF in (cd_size, cd_offset):  # zip64 end records
+    if declared == 0xFFFF or 0xFFFFFFFF in (cd_size, cd_offset):  # zip64 end records
         fp.seek(max(0, eocd_at - 20))
         locator = fp.read(20)
         if locator[:4] == b"PK\x06\x07" and eocd_at >= 76:
