@@ -54,10 +54,14 @@ def peak_rss_mib_of(code: str, env: dict | None = None) -> tuple[float, str]:
     A subprocess is the honest way to measure peak memory: this process's own history
     (imports, earlier benchmarks) does not count.
     """
+    # VmHWM is this process's own peak; ru_maxrss of a child also counts its parent's peak
+    # (Linux keeps it across exec), so it is only the fallback off Linux.
     wrapper = (
         "import resource, sys\n"
         + code
-        + "\nprint('__PEAK_KB__', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        + "\ntry:\n    kb = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
+        + "except OSError:\n    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        + "print('__PEAK_KB__', kb, file=sys.stderr)\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", wrapper],
