@@ -496,11 +496,11 @@ def image_to_tensor(image: np.ndarray, res: int, channels: int) -> Tensor:
     """
     a = np.asarray(image)
     if a.dtype != np.uint8 or a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)):
-        raise LatentError(f"image must be uint8 (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got {a.dtype} {a.shape}")
+        raise LatentError(f"image must be uint8 (H, W) or (H, W, 1|3|4), got {a.dtype} {a.shape}")
     if a.ndim == 2:
         a = a[:, :, None]
     a = a[:, :, :3]
-    x = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float()[None] / 127.5 - 1  # (1, c, H, W)
+    x = torch.from_numpy(np.array(a)).permute(2, 0, 1).float()[None] / 127.5 - 1  # (1, c, H, W)
     h, w = x.shape[2:]
     s = min(h, w)
     x = x[:, :, (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
@@ -528,6 +528,20 @@ def _pixel_loss(x: Tensor, target: Tensor, factors: list[int]) -> Tensor:
     return total
 
 
+def _adam_update(p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: int, lr: float,
+                 b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> None:
+    """One Adam step in place (Kingma & Ba 2015): m, v are the running moments of g.
+
+    Written out because torch.optim's first use imports torch._dynamo, seconds on a
+    small CPU, which would dominate a projection.
+    """
+    m.mul_(b1).add_(g, alpha=1 - b1)
+    v.mul_(b2).addcmul_(g, g, value=1 - b2)
+    m_hat = m / (1 - b1**step)
+    v_hat = v / (1 - b2**step)
+    p.sub_(lr * m_hat / (v_hat.sqrt() + eps))
+
+
 def project(
     G: torch.nn.Module,
     image: np.ndarray,
@@ -540,26 +554,34 @@ def project(
     lr: float = 0.05,
     d_weight: float = 0.05,
     max_seconds: float | None = None,
+    precision: str = "auto",
 ) -> Projection:
     """Find the latent (and class) whose image best matches `image` (uint8 (H, W, C)).
 
     1. Candidates: `candidates` seeded latents (for a conditional G with y None, classes
        cycle through all K) are scored at a coarse scale; the best `restarts` start.
     2. The restarts are optimised together (eval-mode batch norm keeps them independent)
-       with Adam for `steps` steps on a coarse-to-fine pixel loss: the pyramid levels
-       (8x, 4x, 2x, 1x downsampled) switch on one by one over the first half, so the
-       layout is matched before the detail. With a discriminator D its features add
-       d_weight * |phi(G(z)) - phi(x)|^2 / |phi(x)|^2 (a perceptual term), and a prior
-       (mean(z^2) - 1)^2 keeps z near the shell where N(0, I) puts its mass.
+       with Adam (cosine-decayed lr) for `steps` steps on a coarse-to-fine pixel loss:
+       the pyramid levels (8x, 4x, 2x, 1x downsampled) switch on one by one over the
+       first half, so the layout is matched before the detail. In the second half a
+       discriminator D, when given, adds its features as a perceptual term,
+       d_weight * |phi(G(z)) - phi(x)|^2 / |phi(x)|^2. A prior (mean(z^2) - 1)^2 keeps z
+       near the shell where N(0, I) puts its mass.
     3. For a conditional G with y None the class is optimised too, as softmax(logits).
-    The restart with the lowest full-resolution pixel loss is returned. `max_seconds`
-    stops early (the result is then time-dependent); without it the result is a pure
-    function of the arguments on one machine.
+    G and D run under bf16 autocast where `precision` resolves to it (z, the moments and
+    the losses stay float32). The restart with the lowest full-resolution pixel loss is
+    returned, its reconstruction computed in float32. `max_seconds` stops early (the
+    result is then time-dependent); without it the result is a pure function of the
+    arguments on one machine.
     """
     if steps < 0 or restarts < 1 or candidates < restarts:
         raise LatentError("project needs steps >= 0 and candidates >= restarts >= 1")
     cfg = G.cfg
     device = _device_of(G)
+    amp_dtype = resolve_precision(precision, device)
+    for m in (G, D):
+        if m is not None:
+            m.to(memory_format=torch.channels_last)
     t0 = time.perf_counter()
     target = image_to_tensor(image, cfg.res, cfg.channels).to(device)  # (1, C, R, R)
     factors = _pyramid_factors(cfg.res)
@@ -582,19 +604,23 @@ def project(
             for i in range(0, candidates, 64):
                 yi = one_hot(cls_all[i : i + 64], K).to(device) if learn_class else (
                     None if y_fixed is None else y_fixed.expand(min(64, candidates - i), -1))
-                scores.append(_pixel_loss(G(z_all[i : i + 64], yi), target, factors[:1]))
+                with autocast(device, amp_dtype):
+                    x = G(z_all[i : i + 64], yi)
+                scores.append(_pixel_loss(x.float(), target, factors[:1]))
             best = torch.cat(scores).argsort()[:restarts]
         z = z_all[best].clone().requires_grad_(True)  # (R, nz)
         params = [z]
         if learn_class:
             logits = (4.0 * one_hot(cls_all[best], K)).to(device).requires_grad_(True)  # ~95% on the start class
             params.append(logits)
-        opt = torch.optim.Adam(params, lr=lr)
+        moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
         feat_t = None
         if D is not None:
             with torch.no_grad():
-                yd = y_fixed if y_fixed is not None else (None if not learn_class else torch.full((1, K), 1.0 / K, device=device))
-                feat_t = D(target, yd, return_features=True)[1].clone()  # (1, F)
+                yd = torch.full((1, K), 1.0 / K, device=device) if learn_class else y_fixed  # all classes alike
+                with autocast(device, amp_dtype):
+                    feat_t = D(target, yd, return_features=True)[1]
+                feat_t = feat_t.float()  # (1, F)
             feat_scale = feat_t.pow(2).mean().clamp_min(1e-8)
 
         def classes() -> Tensor | None:
@@ -608,22 +634,25 @@ def project(
             if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
                 break
             progress = step / max(1, steps)
-            for g in opt.param_groups:  # cosine decay: large moves first, then settle
-                g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * progress))
+            lr_now = lr * 0.5 * (1 + math.cos(math.pi * progress))  # cosine decay: large moves first, then settle
             n_levels = min(len(factors), 1 + int(progress * 2 * len(factors)))
             with torch.enable_grad():
                 yc = classes()
-                x = G(z, yc)
+                with autocast(device, amp_dtype):
+                    x = G(z, yc)
+                x = x.float()
                 loss = _pixel_loss(x, target, factors[:n_levels])
-                if D is not None:
-                    feats = D(x, yc, return_features=True)[1]
+                if D is not None and progress >= 0.5:  # detail stage: layout is settled by then
+                    with autocast(device, amp_dtype):
+                        feats = D(x, yc, return_features=True)[1]
+                    feats = feats.float()
                     loss = loss + d_weight * (feats - feat_t).pow(2).mean(1) / feat_scale
                 loss = loss + 1e-3 * (z.pow(2).mean(1) - 1).pow(2)
                 # autograd.grad, not backward: G's and D's own parameters get no .grad
                 grads = torch.autograd.grad(loss.sum(), params)
-            for p, g in zip(params, grads):
-                p.grad = g
-            opt.step()
+            with torch.no_grad():
+                for p, g, (m, v) in zip(params, grads, moments):
+                    _adam_update(p, g, m, v, step + 1, lr_now)
             taken += 1
 
         # 3. the best restart by full-resolution pixel loss

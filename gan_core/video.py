@@ -250,7 +250,8 @@ def write_mp4(
             try:
                 proc.stdin.write(memoryview(np.ascontiguousarray(out)).cast("B"))
             except (BrokenPipeError, OSError):
-                raise VideoError(f"{path.name}: ffmpeg stopped after {n} frames: {_ffmpeg_said(proc, err)}") from None
+                said = _ffmpeg_said(proc, err)
+                raise VideoError(f"{path.name}: ffmpeg stopped after {n} frames: {said}") from None
             n += 1
         if proc is None:
             raise VideoError(f"{path.name}: no frames to write")
@@ -313,6 +314,7 @@ def write_gif(
             if hw is None:
                 hw = output_size(frame.shape[0], frame.shape[1], size)
             rgb = resize_frames(frame[None], hw, filter)[0]
+            # per-frame palette; no dithering, which would shimmer from frame to frame
             pal.append(Image.fromarray(rgb).quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
     except BaseException:
         _close_source(frames)
