@@ -24,8 +24,12 @@ TAB_MODULES = {
 }
 
 
-def build_demo(workspace_root: str | Path | None = None, *, limits=None, jobs=None, checkpoints=CHECKPOINTS):
-    """Build the Blocks and its services; returns (demo, ctx). Starts nothing until launched."""
+def build_demo(workspace_root: str | Path | None = None, *, limits=None, jobs=None, checkpoints=CHECKPOINTS,
+               tabs: tuple[str, ...] = TABS):
+    """Build the Blocks and its services; returns (demo, ctx). Starts nothing until launched.
+
+    `tabs` picks a subset (tests of one tab start faster).
+    """
     import importlib
 
     import gradio as gr
@@ -37,7 +41,7 @@ def build_demo(workspace_root: str | Path | None = None, *, limits=None, jobs=No
     from ui.models import ModelRegistry
     from ui.workspace import Workspace
 
-    modules = {name: importlib.import_module(TAB_MODULES[name]) for name in TABS}
+    modules = {name: importlib.import_module(TAB_MODULES[name]) for name in tabs}
     translator = Translator(merge([common.STRINGS, *(m.STRINGS for m in modules.values())]))
     workspace = Workspace(workspace_root or Path(tempfile.gettempdir()) / "gan-studio")
     ctx = AppContext(
@@ -52,7 +56,7 @@ def build_demo(workspace_root: str | Path | None = None, *, limits=None, jobs=No
         ctx.client = gr.BrowserState(None, storage_key="gan-studio-client")
         gr.Markdown(ctx.t("app.title"))
         gr.Markdown(ctx.t("app.subtitle"))
-        for name in TABS:
+        for name in tabs:
             with gr.Tab(ctx.t(f"tab.{name}"), id=name):
                 modules[name].build(ctx)
 

@@ -1,17 +1,18 @@
 """One training slot for the whole app, a bounded queue, one run per client.
 
-Each run trains in a child process (spawned, lower priority), so the web server's threads
-never wait on training, Stop is a flag the child checks every step, and the memory of a run
-goes back to the system when it ends. The child writes everything into its run folder
-(gan_core.train.run_folder); the UI reads that folder, so a reloaded page, or another
-server thread, sees the same run.
+Each run trains in a child process (`python -m gan_core.train.job`, at lower priority), so
+the web server's threads never wait on training, Stop is a file the child checks every
+step, and the memory of a run goes back to the system when it ends. The child writes
+everything into its run folder (gan_core.train.run_folder); the UI reads that folder, so a
+reloaded page, or another server thread, sees the same run.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -41,19 +42,12 @@ class Job:
     ended: float | None = None
     stop_requested: float | None = None
     message: str = ""
-    process: Any = None
-    stop_event: Any = None
+    process: subprocess.Popen | None = None
 
+    def request_stop(self) -> None:
+        from gan_core.train.job import STOP_FILE
 
-def _child(spec: dict[str, Any], stop_event, nice: int) -> None:
-    """Entry point of the training process."""
-    try:
-        os.nice(nice)  # interactive requests (sampling) win over training for the CPU
-    except (AttributeError, OSError):
-        pass
-    from gan_core.train.job import run_job
-
-    run_job(spec, stop=stop_event.is_set)
+        (self.run_dir / STOP_FILE).touch()
 
 
 class JobManager:
@@ -61,7 +55,6 @@ class JobManager:
                  poll_s: float = 0.5):
         self.slots, self.max_queue = slots, max_queue
         self.stop_grace_s, self.nice, self.poll_s = stop_grace_s, nice, poll_s
-        self._ctx = mp.get_context("spawn")  # a fresh interpreter: no inherited threads or locks
         self._lock = threading.RLock()
         self._latest: dict[str, Job] = {}  # client -> its most recent job
         self._queue: deque[Job] = deque()
@@ -86,13 +79,14 @@ class JobManager:
         with self._lock:
             self._queue.clear()
             for job in self._running:
-                job.stop_event.set()
+                job.request_stop()
         deadline = time.time() + timeout
         for job in list(self._running):
-            job.process.join(max(0.0, deadline - time.time()))
-            if job.process.is_alive():
+            try:
+                job.process.wait(max(0.0, deadline - time.time()))
+            except subprocess.TimeoutExpired:
                 job.process.kill()
-                job.process.join(5)
+                job.process.wait(5)
         self.poll()
 
     # ---------------------------------------------------------------- requests
@@ -121,7 +115,7 @@ class JobManager:
                 self._queue.remove(job)
                 job.state, job.ended = "cancelled", time.time()
             elif job.state == "running":
-                job.stop_event.set()
+                job.request_stop()
                 job.state, job.stop_requested = "stopping", time.time()
             return True
 
@@ -159,16 +153,15 @@ class JobManager:
 
     def _reap(self) -> None:
         for job in list(self._running):
-            if job.process.is_alive():
+            if job.process.poll() is None:
                 continue
-            job.process.join()
             self._running.remove(job)
             job.ended = time.time()
             status = _read_status(job.run_dir)
             final = status.get("state", "error")
             if final not in ("finished", "stopped", "error"):
                 final = "stopped" if job.stop_requested else "error"
-                job.message = status.get("message") or f"the training process ended unexpectedly (exit code {job.process.exitcode})"
+                job.message = status.get("message") or f"the training process ended unexpectedly (exit code {job.process.returncode})"
             else:
                 job.message = status.get("message", "")
             job.state = final
@@ -176,12 +169,31 @@ class JobManager:
     def _pump(self) -> None:
         while self._queue and len(self._running) < self.slots and not self._closed.is_set():
             job = self._queue.popleft()
-            job.stop_event = self._ctx.Event()
-            job.process = self._ctx.Process(target=_child, args=(job.spec, job.stop_event, self.nice),
-                                            name=f"gan-studio-train-{job.client_id[:8]}", daemon=True)
-            job.process.start()
+            spec_file = job.run_dir / "job.json"
+            try:
+                job.run_dir.mkdir(parents=True, exist_ok=True)
+                spec_file.write_text(json.dumps(dict(job.spec, nice=self.nice)))
+                log = open(job.run_dir / "train.log", "ab")
+                with log:  # the child keeps its own handle
+                    job.process = subprocess.Popen(
+                        [sys.executable, "-m", "gan_core.train.job", str(spec_file)],
+                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                        cwd=str(ROOT), env={**os.environ, "PYTHONPATH": _pythonpath()},
+                    )
+            except OSError as e:
+                job.state, job.ended, job.message = "error", time.time(), f"could not start training: {e}"
+                continue
             job.state, job.started = "running", time.time()
             self._running.append(job)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pythonpath() -> str:
+    """The child imports gan_core from this checkout, whatever the server's working folder."""
+    parts = [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return os.pathsep.join(parts)
 
 
 def _read_status(run_dir: Path) -> dict[str, Any]:

@@ -71,3 +71,32 @@ def _fail(run_dir: Path, message: str) -> None:
     status = json.loads(status_file.read_text()) if status_file.is_file() else {}
     status.update(state="error", message=message)
     checkpoint.atomic_write_text(status_file, json.dumps(status))
+
+
+STOP_FILE = "STOP"  # created in the run folder to ask a running job to stop after its step
+
+
+def main(argv: list[str]) -> int:
+    """`python -m gan_core.train.job SPEC.json`: run a job in its own process.
+
+    Stop it by creating STOP in its run folder (checked every step, so it ends within one
+    step and still saves a final checkpoint). `nice` in the spec lowers its CPU priority.
+    """
+    import os
+
+    spec = json.loads(Path(argv[0]).read_text())
+    if spec.get("nice"):
+        try:
+            os.nice(int(spec["nice"]))
+        except OSError:
+            pass
+    stop_file = Path(spec["run_dir"]) / STOP_FILE
+    stop_file.unlink(missing_ok=True)
+    state = run_job(spec, stop=stop_file.exists)
+    return 0 if state in ("finished", "stopped") else 1
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
