@@ -11,6 +11,7 @@ import argparse
 import io
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -22,9 +23,20 @@ from gan_core.checkpoint import STATE_FILE, atomic_write_bytes, load_discriminat
 from gan_core.cli import UserError
 from gan_core.config import PRECISIONS
 from gan_core.sample_cli import class_input
-from gan_core.video import FILTERS, render_walk_frames, resize_frames, timelapse, write_gif, write_mp4, write_png
+from gan_core.video import (
+    FILTERS,
+    render_walk_frames,
+    resize_frames,
+    split_cores,
+    timelapse,
+    torch_threads,
+    write_gif,
+    write_mp4,
+    write_png,
+)
 
 MAX_SECONDS = 600
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
 MAX_IMAGE_BYTES = 50 * 2**20
 
 
@@ -47,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
         add("--random-loop", action="store_true", help="a smooth random great-circle loop (first seed)")
         add("--filter", choices=FILTERS, default="nearest", help="upscaling filter (default nearest)")
         add("--crf", type=int, default=20, help="H.264 quality, 0..51, lower is better (default 20)")
+        add("--preset", choices=X264_PRESETS, default="veryfast", help="x264 speed vs file size (default veryfast)")
         add("--precision", choices=PRECISIONS, default="auto", help="auto = bf16 where the CPU has it")
     elif name == "timelapse":
         add("--run", required=True, help="a run folder with samples/grid_*.png")
@@ -90,6 +103,13 @@ def _walk_classes(spec: str | None, seeds: list[int], positions: torch.Tensor, c
     return latent.class_loop(classes, K, positions, ease)
 
 
+def _cores() -> int:
+    """The CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def run_video(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".mp4", ".gif"):
@@ -123,17 +143,17 @@ def run_video(args: argparse.Namespace) -> int:
         z = latent.keyframe_loop(keys, positions, args.interp, args.ease)  # (N, nz): small, frames are not
         y = _walk_classes(args.class_, seeds, positions, loaded.class_names, cfg.num_classes, args.ease)
 
-    def frames():
-        return render_walk_frames(G, z, y, size=args.size, filter=args.filter, precision=args.precision)
+    def frames():  # at the model's resolution: the writers upscale
+        return render_walk_frames(G, z, y, precision=args.precision)
 
     written = []
+    torch_n, x264_n = split_cores(_cores())
     if out.suffix.lower() == ".mp4":
-        info = write_mp4(frames(), out, args.fps, crf=args.crf)
-        written.append(info)
-        if args.gif:
-            written.append(write_gif(frames(), out.with_suffix(".gif"), args.fps))
-    else:
-        written.append(write_gif(frames(), out, args.fps))
+        with torch_threads(torch_n):  # G on some cores, x264 on the others, at the same time
+            written.append(write_mp4(frames(), out, args.fps, args.size, args.filter, crf=args.crf,
+                                      preset=args.preset, threads=x264_n))
+    if out.suffix.lower() == ".gif" or args.gif:
+        written.append(write_gif(frames(), out.with_suffix(".gif"), args.fps, args.size, args.filter))
     dt = time.perf_counter() - t0
     for info in written:
         print(f"wrote {info.path}: {info.frames} frames, {info.width}x{info.height}, "
@@ -209,8 +229,9 @@ def run_project(args: argparse.Namespace) -> int:
     if args.class_ is not None:
         y = class_input(args.class_, 1, loaded.class_names, cfg.num_classes)[0]
     D = None if args.no_d else _find_discriminator(Path(args.ckpt))
-    result = latent.project(G, target, steps=args.steps, seed=args.seed, D=D, y=y,
-                            restarts=args.restarts, max_seconds=args.max_seconds)
+    with torch_threads(split_cores(_cores())[0]):  # half the cores: a full team stalls on shared ones
+        result = latent.project(G, target, steps=args.steps, seed=args.seed, D=D, y=y,
+                                restarts=args.restarts, max_seconds=args.max_seconds)
     from safetensors.torch import save
 
     tensors = {"z": result.z.contiguous()}

@@ -123,6 +123,19 @@ def test_mp4_of_odd_sized_frames_is_written_at_an_even_size(tmp_path):
     assert (probe["width"], probe["height"]) == (22, 16) and probe["frames"] == 5
 
 
+def test_mp4_upscales_with_a_chosen_filter_and_refuses_frames_that_change_size(tmp_path):
+    info = video.write_mp4(gradient_frames(4), tmp_path / "b.mp4", fps=10, size=40, filter="bilinear")
+    assert (video.probe_video(info.path)["width"], info.width) == (40, 40)
+
+    def mixed():
+        yield from gradient_frames(2)
+        yield gradient_frames(1, 8, 8)[0]
+
+    with pytest.raises(video.VideoError, match="frame 2 is 8x8 px"):
+        video.write_mp4(mixed(), tmp_path / "m.mp4", fps=10)
+    assert leftovers(tmp_path) == ["b.mp4"] and ffmpeg_children() == []
+
+
 def test_mp4_streams_frames_without_keeping_them(tmp_path):
     alive: list[weakref.ref] = []
     most_alive = 0
@@ -204,6 +217,17 @@ def test_mp4_refuses_other_extensions_and_empty_sources(tmp_path):
     with pytest.raises(video.VideoError, match="fps"):
         video.write_mp4(gradient_frames(2), tmp_path / "x.mp4", fps=0)
     assert leftovers(tmp_path) == [] and ffmpeg_children() == []
+
+
+def test_cores_are_split_between_the_generator_and_the_encoder():
+    assert video.split_cores(1) == (1, 1)
+    assert video.split_cores(2) == (1, 1)
+    assert video.split_cores(16) == (8, 8)
+    before = torch.get_num_threads()
+    other = 3 if before != 3 else 2
+    with video.torch_threads(other):
+        assert torch.get_num_threads() == other
+    assert torch.get_num_threads() == before
 
 
 # ---------------------------------------------------------------------------- walks to files
