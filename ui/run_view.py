@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from gan_core.train.run_folder import METRICS_FILE, SAMPLES_DIR, STATUS_FILE, WEIGHTS_FILE
+from gan_core.train.run_folder import METRICS_FILE, SAMPLES_DIR, SIGNALS_FILE, STATUS_FILE, WEIGHTS_FILE
 
 MAX_POINTS = 400  # points per plotted series: enough to see trends, cheap to send every tick
 
@@ -25,11 +25,11 @@ def read_status(run_dir: Path) -> dict[str, Any]:
         return {}
 
 
-def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+def read_metrics(run_dir: Path, name: str = METRICS_FILE) -> list[dict[str, Any]]:
     """metrics.jsonl as dicts; a half-written last line (the child is appending) is skipped."""
     rows = []
     try:
-        with open(Path(run_dir) / METRICS_FILE, encoding="utf-8") as f:
+        with open(Path(run_dir) / name, encoding="utf-8") as f:
             for line in f:
                 try:
                     rows.append(json.loads(line))
@@ -84,3 +84,7 @@ def histogram_table(weights: dict[str, Any], layer_key: str | None) -> pd.DataFr
 
 def layer_keys(weights: dict[str, Any]) -> list[str]:
     return [f"{l['net']}: {l['layer']}" for l in weights.get("layers", [])]
+
+
+def read_signals(run_dir: Path) -> list[dict[str, Any]]:
+    return read_metrics(run_dir, SIGNALS_FILE)

@@ -310,7 +310,8 @@ def build(ctx) -> None:
         out = ctx.workspace.scratch(client)
         zpath = out / f"{run_dir.name}.zip"
         with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:
-            for name in ("model.safetensors", "config.json", "README.md", "metrics.jsonl", "training_state.safetensors"):
+            for name in ("model.safetensors", "config.json", "README.md", "metrics.jsonl", "signals.jsonl",
+                         "training_state.safetensors", "neighbours.png"):
                 if (run_dir / name).is_file():
                     z.write(run_dir / name, f"{run_dir.name}/{name}")
             for g in sorted((run_dir / "samples").glob("grid_*.png")):
@@ -415,8 +416,11 @@ def view_of(ctx, client: str, layer_key: str | None, request) -> dict[str, Any]:
     else:
         text = ctx.tr(request, f"train.status.{state}", step=folder.get("step", last["step"] if last else 0),
                       elapsed=_fmt_eta(folder.get("elapsed", 0)))
-    events = [e for e in folder.get("events", []) if e.get("event") == "rollback"]
-    alerts = "\n".join(ctx.tr(request, "train.alert.rollback", step=e["step"], to=e["to_step"]) for e in events[-3:])
+    alerts = alert_markdown(ctx, request, run_dir, rows, _read_spec(run_dir)["train"]["loss"])
+    if state == "finished" and last:
+        alerts = ctx.tr(request, "train.summary", step=last["step"], ips=last["images_per_s"],
+                        d_real=last["d_real"], d_fake=last["d_fake"], elapsed=_fmt_eta(folder.get("elapsed", 0))) \
+            + ("\n\n" + alerts if alerts else "")
     weights = run_view.read_weights(run_dir)
     layers = run_view.layer_keys(weights)
     layer = layer_key if layer_key in layers else (layers[0] if layers else None)
@@ -433,6 +437,19 @@ def view_of(ctx, client: str, layer_key: str | None, request) -> dict[str, Any]:
         "layer": layer,
         "hist": run_view.histogram_table(weights, layer),
     }
+
+
+def alert_markdown(ctx, request, run_dir: Path, rows: list[dict], loss: str) -> str:
+    """Diagnosis of the run as Markdown in the browser's language, most serious first."""
+    from gan_core.diagnose import diagnose
+
+    lines = []
+    for a in diagnose(rows, run_view.read_signals(run_dir), loss):
+        lines.append(ctx.tr(request, f"train.alert.{a.kind}", **a.values))
+        pairs = Path(run_dir) / "neighbours.png"
+        if a.kind == "memorisation" and pairs.is_file():  # served from the workspace (an allowed path)
+            lines.append(ctx.tr(request, "train.alert.neighbours", url=f"/gradio_api/file={pairs}"))
+    return "\n\n".join(lines)
 
 
 def _fmt_eta(seconds: float) -> str:

@@ -27,6 +27,9 @@ STATUS_FILE = "status.json"
 METRICS_FILE = "metrics.jsonl"
 SAMPLES_DIR = "samples"
 WEIGHTS_FILE = "weights.json"
+SIGNALS_FILE = "signals.jsonl"
+NEIGHBOURS_FILE = "neighbours.png"
+SPACING_SAMPLE = 256  # training images used to measure how far apart training images are
 
 
 def grid_image(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
@@ -67,6 +70,9 @@ class RunFolder(Callback):
         self.dir = Path(run_dir)
         self.command, self.data_name, self.half = command, data_name, half
         self.weight_stats = weight_stats  # write weights.json (per-layer histograms) with each grid
+        self.signals = weight_stats  # and signals.jsonl (diversity, near-duplicates, memorisation)
+        self._train_small = None  # the training set downscaled once, for nearest neighbours
+        self._spacing = 0.0
         self._t_start = 0.0
         self._last_grid_step = -1
 
@@ -83,11 +89,39 @@ class RunFolder(Callback):
 
     def save_grid(self, trainer: Trainer) -> Path:
         path = grid_path(self.dir, trainer.step)
+        samples = trainer.sample_fixed()
         buf = BytesIO()
-        Image.fromarray(grid_image(trainer.sample_fixed())).save(buf, format="PNG")
+        Image.fromarray(grid_image(samples)).save(buf, format="PNG")
         checkpoint.atomic_write_bytes(path, buf.getvalue())
         self._last_grid_step = trainer.step
+        if self.signals:
+            self.write_signals(trainer, samples)
         return path
+
+    def write_signals(self, trainer: Trainer, samples: torch.Tensor) -> None:
+        """Cheap live signals of the fixed-z grid, for gan_core.diagnose (a few ms)."""
+        from gan_core.metrics import live
+
+        if self._train_small is None:
+            images = torch.from_numpy(trainer.data.images)
+            self._train_small = live.downscaled(images, value_range=(0, 255))
+            n = min(SPACING_SAMPLE, len(images))
+            if n >= 2:
+                d, _ = live.nearest_neighbours(self._train_small[:n], self._train_small, k=2)
+                self._spacing = float(d[:, 1].median())  # d[:, 0] is each image itself
+        row: dict[str, Any] = {"step": trainer.step, "diversity": live.grid_diversity(samples),
+                               "near_duplicates": live.near_duplicate_fraction(samples)}
+        if self._spacing > 0:
+            d, idx = live.nearest_neighbours(samples, self._train_small, k=1)
+            order = d[:, 0].argsort()[:4]
+            row.update(nn_distance=float(d[:, 0].median()), train_spacing=self._spacing,
+                       neighbours=[[int(i), int(idx[i, 0])] for i in order])
+            pairs = [torch.cat([samples[i : i + 1], trainer.data_tensor(int(idx[i, 0]))]) for i in order]
+            buf = BytesIO()  # each row: a sample beside its nearest training image
+            Image.fromarray(grid_image(torch.cat(pairs), nrow=2)).save(buf, format="PNG")
+            checkpoint.atomic_write_bytes(self.dir / NEIGHBOURS_FILE, buf.getvalue())
+        with open(self.dir / SIGNALS_FILE, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
 
     def save_checkpoint(self, trainer: Trainer) -> None:
         run_cfg = self.run_config(trainer)

@@ -154,6 +154,10 @@ class Trainer:
         y = self.labels.index_select(0, idx) if self.model_cfg.conditional else None
         return x, y
 
+    def data_tensor(self, index: int) -> Tensor:
+        """Training image `index` in [-1, 1], (1, C, H, W), on the CPU."""
+        return self.images[index : index + 1].float().cpu() / 127.5 - 1.0
+
     def noise(self, b: int) -> Tensor:
         return torch.randn(b, self.model_cfg.nz, generator=self.gen_noise).to(self.device)
 
