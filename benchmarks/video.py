@@ -3,7 +3,7 @@
 Rows (ours vs baseline, same run):
 - render: frames/s of the whole job (latents -> G in bf16 + channels_last, batches of 30,
   on one core -> 64 px rgb24 on a pipe -> ffmpeg: nearest x4 upscale, yuv420p, x264
-  veryfast on the other core -> MP4) vs the real-time rate, 30 frames/s; target 10x.
+  ultrafast on the other core -> MP4) vs the real-time rate, 30 frames/s; target 10x.
 - live: frames/s of `video.live_frames` at 256 px vs the 15 frames/s a live walk needs.
 - project: seconds to project a 64 px image (200 steps, 8 restarts, with D) vs 30 s.
 

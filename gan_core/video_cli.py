@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
         add("--random-loop", action="store_true", help="a smooth random great-circle loop (first seed)")
         add("--filter", choices=FILTERS, default="nearest", help="upscaling filter (default nearest)")
         add("--crf", type=int, default=20, help="H.264 quality, 0..51, lower is better (default 20)")
-        add("--preset", choices=X264_PRESETS, default="veryfast", help="x264 speed vs file size (default veryfast)")
+        add("--preset", choices=X264_PRESETS, default="ultrafast", help="x264 speed vs file size (default ultrafast)")
         add("--precision", choices=PRECISIONS, default="auto", help="auto = bf16 where the CPU has it")
     elif name == "timelapse":
         add("--run", required=True, help="a run folder with samples/grid_*.png")
