@@ -395,6 +395,11 @@ def _device_of(module: torch.nn.Module) -> torch.device:
     return p.device if p is not None else torch.device("cpu")
 
 
+def _is_channels_last(module: torch.nn.Module) -> bool:
+    w = next((p for p in module.parameters() if p.dim() == 4), None)
+    return w is None or w.is_contiguous(memory_format=torch.channels_last)
+
+
 def to_uint8(x: Tensor) -> np.ndarray:
     """Images in [-1, 1], (B, C, H, W) -> uint8 numpy (B, H, W, C); x -> round((x + 1) 127.5)."""
     x = x.detach().float().add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
@@ -430,8 +435,8 @@ def generate_batches(
     """
     device = _device_of(G)
     dtype = resolve_precision(precision, device)
-    if channels_last:
-        G.to(memory_format=torch.channels_last)
+    if channels_last and not _is_channels_last(G):
+        G.to(memory_format=torch.channels_last)  # once: later calls find it converted
     yb = _class_input(y, z.shape[0], device)
     for i in range(0, z.shape[0], batch_size):
         zi = z[i : i + batch_size].to(device, torch.float32)
@@ -580,7 +585,7 @@ def project(
     device = _device_of(G)
     amp_dtype = resolve_precision(precision, device)
     for m in (G, D):
-        if m is not None:
+        if m is not None and not _is_channels_last(m):
             m.to(memory_format=torch.channels_last)
     t0 = time.perf_counter()
     target = image_to_tensor(image, cfg.res, cfg.channels).to(device)  # (1, C, R, R)

@@ -47,6 +47,15 @@ def class_input(spec: str | None, n: int, class_names: list[str], num_classes: i
 
 
 def run(args: argparse.Namespace, name: str) -> int:
+    try:
+        return _run(args)
+    except OSError as e:  # an unwritable --out, a full disk: the user can fix these
+        if e.filename is None:
+            raise
+        raise UserError(f"{e.filename}: {e.strerror or e}") from None
+
+
+def _run(args: argparse.Namespace) -> int:
     if not 1 <= args.n <= MAX_N:
         raise UserError(f"--n {args.n}: must be between 1 and {MAX_N}")
     if not 1 <= args.scale <= 16:

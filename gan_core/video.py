@@ -188,7 +188,10 @@ class VideoInfo:
 
 
 def _temp_path(path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise VideoError(f"{path}: cannot write in {path.parent} ({e.strerror or e})") from None
     os.close(fd)
     return Path(tmp)
 
@@ -199,7 +202,10 @@ def _check_out(path: str | Path, suffixes: tuple[str, ...]) -> Path:
         raise VideoError(f"{path.name}: the file name must end in {' or '.join(suffixes)}")
     if path.is_dir():
         raise VideoError(f"{path}: is a folder; give a file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise VideoError(f"{path}: cannot create the folder {path.parent} ({e.strerror or e})") from None
     return path
 
 
@@ -454,9 +460,17 @@ def _label(frame: np.ndarray, text: str) -> np.ndarray:
     return np.asarray(im)
 
 
+def _pad_even(frame: np.ndarray) -> np.ndarray:
+    """Pad an odd side with one black row/column, so the video needs no resampling."""
+    h, w, _ = frame.shape
+    if h % 2 == 0 and w % 2 == 0:
+        return frame
+    return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)))
+
+
 def timelapse_frames(run_dir: str | Path, label: bool = True) -> Iterator[np.ndarray]:
-    """A run's fixed-z grids in step order, each uint8 RGB at the first grid's size,
-    optionally captioned with its step. Reads one grid at a time."""
+    """A run's fixed-z grids in step order, each uint8 RGB at the first grid's size (even
+    sides), optionally captioned with its step. Reads one grid at a time."""
     grids = grid_files(run_dir)
     if not grids:
         raise VideoError(f"{run_dir}: no samples/grid_*.png yet; a run saves one every sample_every steps")
@@ -464,7 +478,7 @@ def timelapse_frames(run_dir: str | Path, label: bool = True) -> Iterator[np.nda
     for step, p in grids:
         frame = _read_grid(p, hw)
         hw = frame.shape[:2]
-        yield _label(frame, f"step {step}") if label else frame
+        yield _pad_even(_label(frame, f"step {step}") if label else frame)
 
 
 def timelapse(

@@ -81,7 +81,12 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
 
 
 def run(args: argparse.Namespace, name: str) -> int:
-    return {"video": run_video, "timelapse": run_timelapse, "project": run_project}[name](args)
+    try:
+        return {"video": run_video, "timelapse": run_timelapse, "project": run_project}[name](args)
+    except OSError as e:  # an unwritable --out, a full disk: the user can fix these
+        if e.filename is None:
+            raise
+        raise UserError(f"{e.filename}: {e.strerror or e}") from None
 
 
 # ---------------------------------------------------------------------------- video

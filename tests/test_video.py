@@ -209,6 +209,13 @@ def test_killed_ffmpeg_leaves_no_partial_file_and_no_zombie(tmp_path, when):
     assert ffmpeg_children() == []  # killed and reaped: not even a zombie
 
 
+def test_an_unwritable_destination_is_a_clear_error(tmp_path):
+    (tmp_path / "afile").write_text("not a folder")
+    with pytest.raises(video.VideoError, match="cannot create the folder"):
+        video.write_mp4(gradient_frames(2), tmp_path / "afile" / "w.mp4")
+    assert leftovers(tmp_path) == ["afile"] and ffmpeg_children() == []
+
+
 def test_mp4_refuses_other_extensions_and_empty_sources(tmp_path):
     with pytest.raises(video.VideoError, match=".mp4"):
         video.write_mp4(gradient_frames(2), tmp_path / "x.avi")
@@ -337,6 +344,14 @@ def test_timelapse_writes_one_frame_per_grid_plus_the_held_last_one(tmp_path, ex
             assert im.n_frames == 4  # the held copies of the last grid merge into one longer frame
             im.seek(3)
             assert im.info["duration"] == 3 * 250
+
+
+def test_timelapse_frames_have_even_sides_without_resampling(tmp_path):
+    run = tmp_path / "run"
+    video.write_png(np.full((35, 33, 3), 77, np.uint8), run / "samples" / "grid_0000100.png")
+    (frame,) = video.timelapse_frames(run, label=False)
+    assert frame.shape == (36, 34, 3)
+    assert (frame[:35, :33] == 77).all() and (frame[35] == 0).all()  # padded, not resized
 
 
 def test_timelapse_of_a_run_without_grids_says_so(tmp_path):
