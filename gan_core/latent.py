@@ -431,8 +431,12 @@ def generate_batches(
     y: None (unconditional), a class index, (B,) indices, (K,) weights for all or (B, K)
     weights. G runs in eval mode under `torch.inference_mode()`, in bf16 autocast where
     `precision` resolves to it ("auto": bf16 where the CPU computes it natively, else
-    fp32), with its weights in channels_last (values unchanged, 2-4x faster on CPU).
+    fp32), with its weights in channels_last (values unchanged; faster convolutions on CPU).
     """
+    if batch_size < 1:
+        raise LatentError(f"batch_size {batch_size} must be at least 1")
+    if getattr(G.cfg, "num_classes", 0) and y is None:
+        raise LatentError("this model is class-conditional: choose a class (an index, or class weights)")
     device = _device_of(G)
     dtype = resolve_precision(precision, device)
     if channels_last and not _is_channels_last(G):

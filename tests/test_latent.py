@@ -221,6 +221,11 @@ def test_conditional_generator_reads_one_hot_weights_as_the_class_index():
     assert np.abs(by_index.astype(int) - other.astype(int)).mean() > 2  # classes differ
 
 
+def test_a_conditional_generator_without_a_class_is_a_clear_error():
+    with pytest.raises(latent.LatentError, match="class-conditional"):
+        latent.generate(tiny_generator(num_classes=3), latent.seed_latents([1], 8))
+
+
 def test_class_index_accepts_names_and_indices_and_refuses_others():
     assert latent.class_index("Cat", ["dog", "cat"], 2) == 1
     assert latent.class_index("0", ["dog", "cat"], 2) == 0
