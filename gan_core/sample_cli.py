@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--ckpt", required=True, help="a run folder or its model.safetensors")
     parser.add_argument("--n", type=int, default=64, help="number of images (default 64)")
     parser.add_argument("--seed", type=int, default=0, help="first seed; image i uses seed + i")
-    parser.add_argument("--class", dest="class_", default=None, help="class name or index (conditional models)")
+    parser.add_argument("--class", dest="class_", metavar="CLASS", default=None, help="class name or index (conditional models)")
     parser.add_argument("--truncation", type=float, default=1.0, help="psi toward the mean latent, 0..2 (1 = off)")
     parser.add_argument("--cols", type=int, default=0, help="grid columns (default: about sqrt(n))")
     parser.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscale factor of each image")

@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
         add("--interp", choices=latent.INTERPS, default="slerp", help="path between keyframes")
         add("--ease", choices=tuple(latent.EASINGS), default="smoothstep", help="speed profile of each segment")
         add("--truncation", type=float, default=1.0, help="psi toward the mean latent, 0..2 (1 = off)")
-        add("--class", dest="class_", default=None,
+        add("--class", dest="class_", metavar="CLASS", default=None,
             help="class name or index for all frames, or one per seed (comma-separated) to blend "
                  "classes; default for conditional models: keyframe i gets class i mod K")  # fmt: skip
         add("--gif", action="store_true", help="also write a GIF beside the MP4")
@@ -75,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
         add("--steps", type=int, default=200, help="optimisation steps (default 200)")
         add("--restarts", type=int, default=8, help="random starts optimised together (default 8)")
         add("--seed", type=int, default=0, help="seed of the random starts")
-        add("--class", dest="class_", default=None, help="fix the class (conditional models); default: optimised")
+        add("--class", dest="class_", metavar="CLASS", default=None, help="fix the class (conditional models); default: optimised")
         add("--no-d", action="store_true", help="pixel loss only, even when the run has a discriminator")
         add("--max-seconds", type=float, default=30.0, help="time budget (default 30)")
 
