@@ -124,7 +124,13 @@ def save_training_state(
 
 
 def _looks_like_pickle(head: bytes) -> bool:
-    # pickle protocol 2+ starts with 0x80; torch.save's zip container starts with "PK"
+    """`head`: the first 9 bytes. Pickle protocol 2+ starts with 0x80, torch.save's zip with "PK".
+
+    A safetensors file starts with its header length (8 bytes, whose first may be 0x80)
+    followed by the JSON header's "{", so that byte decides first.
+    """
+    if head[8:9] == b"{":
+        return False
     return head[:1] == b"\x80" or head[:2] == b"PK"
 
 
@@ -142,15 +148,15 @@ def inspect_safetensors(path: Path, allowed_dtypes: set[str]) -> tuple[dict[str,
     if size > MAX_FILE_BYTES:
         raise CheckpointError(f"{name}: {size / 2**20:.0f} MB is too large for a GAN Studio model")
     with open(path, "rb") as f:
-        head = f.read(8)
+        head = f.read(9)
     if _looks_like_pickle(head):
         raise CheckpointError(
             f"{name}: this is a PyTorch pickle (.pt/.pth/.pkl). GAN Studio only loads safetensors, "
             "because unpickling can run arbitrary code; convert it with safetensors.torch.save_file"
         )
-    if len(head) < 8:
+    if len(head) < 9:
         raise CheckpointError(f"{name}: file is too short to be a safetensors checkpoint")
-    (header_len,) = struct.unpack("<Q", head)
+    (header_len,) = struct.unpack("<Q", head[:8])
     if header_len > MAX_HEADER_BYTES:
         raise CheckpointError(f"{name}: safetensors header of {header_len} bytes is too large")
     if header_len > size - 8:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+# Tests start servers, training processes and ffmpeg side by side on 2 cores: idle OpenMP
+# threads must sleep rather than spin, or everything slows down several-fold.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 import pytest

@@ -206,3 +206,16 @@ def test_missing_config_is_refused(tmp_path):
     save_file(g.state_dict(), str(p))
     with pytest.raises(CheckpointError, match="no config"):
         checkpoint.load_generator(p)
+
+
+def test_a_safetensors_header_length_starting_with_0x80_is_not_mistaken_for_a_pickle(tmp_path):
+    g, _ = build_models(tiny_model())
+    sd = g.state_dict()
+    for pad in range(300):  # find metadata that makes the header length's first byte 0x80
+        p = tmp_path / "model.safetensors"
+        save_file(sd, str(p), metadata={"config": RunConfig(model=g.cfg).to_json(), "pad": "x" * pad})
+        if p.read_bytes()[0] == 0x80:
+            break
+    else:
+        pytest.fail("no padding gave a 0x80 first byte")
+    assert checkpoint.load_generator(p).config.model == g.cfg

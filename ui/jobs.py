@@ -178,7 +178,7 @@ class JobManager:
                     job.process = subprocess.Popen(
                         [sys.executable, "-m", "gan_core.train.job", str(spec_file)],
                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                        cwd=str(ROOT), env={**os.environ, "PYTHONPATH": _pythonpath()},
+                        cwd=str(ROOT), env={**os.environ, "PYTHONPATH": _pythonpath(), "OMP_WAIT_POLICY": "PASSIVE"},
                     )
             except OSError as e:
                 job.state, job.ended, job.message = "error", time.time(), f"could not start training: {e}"
