@@ -16,9 +16,9 @@ import torch
 
 from gan_core import checkpoint, latent
 from gan_core.data.decode import SkipImage, decode_image
-from gan_core.video import contact_sheet, write_png
+from gan_core.video import contact_sheet
 from ui.common import escape, guarded, require_client
-from ui.tab_sample import check_int, class_of, load_model, model_picker, scratch_file, upscale
+from ui.tab_sample import check_int, class_of, load_model, model_picker, save_png, scratch_file, upscale
 
 MAX_KEYFRAMES = 16
 MAX_STEPS = 16
@@ -168,7 +168,7 @@ def make_interpolate(ctx):
             y = None if ys is None else torch.cat([latent.lerp(ys[i], ys[i + 1], t) for i in range(n_keys - 1)])
             images = latent.generate(G, z, y)  # ((S-1) T, H, W, C)
             sheet = contact_sheet(upscale(images, STRIP_FRAME_PX), cols=steps + 1, pad_value=255)
-            strips.append(str(write_png(sheet, scratch_file(ctx, client_id, name, ".png"))))
+            strips.append(save_png(sheet, scratch_file(ctx, client_id, name, ".png")))
             smallest[name] = float(z.norm(dim=1).min())
         status = ctx.tr(request, "interpolate.status", rows=n_keys - 1, frames=steps + 1, lerp=smallest["lerp"],
                         slerp=smallest["slerp"], nz=cfg.nz, typical=cfg.nz**0.5)
@@ -209,7 +209,7 @@ def make_project(ctx):
         target = latent.to_uint8(latent.image_to_tensor(pixels, cfg.res, cfg.channels))[0]
         pair = upscale(np.stack([target, result.recon]), 256)
         side = contact_sheet(pair, cols=2, pad=4, pad_value=255)
-        out = write_png(side, scratch_file(ctx, client_id, "projection", ".png"))
+        out = save_png(side, scratch_file(ctx, client_id, "projection", ".png"))
         cls = ""
         if result.y is not None:
             k = int(result.y.argmax())
@@ -218,7 +218,7 @@ def make_project(ctx):
         state = {"model": model_key, "z": result.z.tolist(), "y": None if result.y is None else result.y.tolist()}
         status = ctx.tr(request, "interpolate.projected", name=name, steps=result.steps, seconds=result.seconds,
                         loss=result.loss, cls=cls)
-        return str(out), state, status, True
+        return out, state, status, True
 
     return project_photo
 

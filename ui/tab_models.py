@@ -341,9 +341,11 @@ def build(ctx) -> None:
         with gr.Column(scale=1, min_width=240):
             image = gr.Image(label=ctx.t("models.card_image"), type="filepath", interactive=False)
     with gr.Accordion(ctx.t("models.upload_box"), open=True):
-        upload = gr.File(label=ctx.t("models.upload"), type="filepath", file_count="single")
-        add = gr.Button(ctx.t("models.add"), variant="primary")
+        with gr.Row():
+            upload = gr.File(label=ctx.t("models.upload"), type="filepath", file_count="single", height=120, scale=3)
+            add = gr.Button(ctx.t("models.add"), variant="primary", scale=1)
         upload_status = gr.Markdown()
+        added_key = gr.Textbox(visible=False)  # the new model's key: the API's answer, then the dropdown's value
     with gr.Accordion(ctx.t("common.explain"), open=False):
         gr.Markdown(ctx.t("models.explain_md"))
 
@@ -351,6 +353,9 @@ def build(ctx) -> None:
         choices = registry.choices(client_id if ctx.workspace.valid(client_id) else None)
         keys = [k for _, k in choices]
         return gr.update(choices=choices, value=current if current in keys else (keys[0] if keys else None))
+
+    def select_added(client_id, key):
+        return refresh(client_id, key)
 
     model_card = guarded(ctx, make_card(ctx))
     card_outputs = [image, card_md, summary_md, dl_file, dl_zip, delete]
@@ -360,9 +365,10 @@ def build(ctx) -> None:
     ctx.client.change(refresh, [ctx.client, model], model, queue=False, api_visibility="private").then(
         model_card, [ctx.client, model], card_outputs, api_visibility="private", concurrency_id="models")
     upload_model = guarded(ctx, make_upload(ctx))
-    add.click(upload_model, [ctx.client, upload], [upload_status, model], api_name="upload_model",
+    # the dropdown is not an output of the checks, so a refused file does not mark it as failed
+    add.click(upload_model, [ctx.client, upload], [upload_status, added_key], api_name="upload_model",
               concurrency_id="models_upload", concurrency_limit=1).success(
-        refresh, [ctx.client, model], model, queue=False, api_visibility="private")  # the new model in the list
+        select_added, [ctx.client, added_key], model, queue=False, api_visibility="private")
     delete_model = guarded(ctx, make_delete(ctx))
-    delete.click(delete_model, [ctx.client, model], [upload_status, model], api_visibility="private").success(
-        refresh, [ctx.client, model], model, queue=False, api_visibility="private")
+    delete.click(delete_model, [ctx.client, model], [upload_status, added_key], api_visibility="private").success(
+        select_added, [ctx.client, added_key], model, queue=False, api_visibility="private")

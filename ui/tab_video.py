@@ -51,7 +51,7 @@ STRINGS = {
         "video.live": "▶ Live",
         "video.stop": "■ Stop",
         "video.live_box": f"Live walk (streams frames into the page for up to {LIVE_SECONDS} s)",
-        "video.status": "{frames} frames at {fps} fps, {w}×{h} px: {seconds:.1f} s of video rendered in {took:.1f} s ({speed:.1f}× real time). The GIF has {gif_frames} frames at {gif_fps:.0f} fps, {gif_w} px.",
+        "video.status": "{frames} frames at {fps} fps, {w}×{h} px: {seconds:.1f} s of video rendered in {took:.1f} s ({speed:.1f}× real time). The GIF follows in a moment.",
         "video.field.seconds": "Seconds",
         "video.field.fps": "Frames per second",
         "video.field.size": "Size",
@@ -95,7 +95,7 @@ keeps the same length r ≈ √nz in every frame, moves at constant speed and cl
         "video.live": "▶ 实时",
         "video.stop": "■ 停止",
         "video.live_box": f"实时漫游（把帧直接推送到页面，最长 {LIVE_SECONDS} 秒）",
-        "video.status": "{frames} 帧，{fps} 帧/秒，{w}×{h} 像素：{seconds:.1f} 秒的视频用 {took:.1f} 秒渲染完成（实时速度的 {speed:.1f} 倍）。GIF 有 {gif_frames} 帧，{gif_fps:.0f} 帧/秒，{gif_w} 像素。",
+        "video.status": "{frames} 帧，{fps} 帧/秒，{w}×{h} 像素：{seconds:.1f} 秒的视频用 {took:.1f} 秒渲染完成（实时速度的 {speed:.1f} 倍）。GIF 稍后生成。",
         "video.field.seconds": "秒数",
         "video.field.fps": "每秒帧数",
         "video.field.size": "尺寸",
@@ -171,12 +171,12 @@ def walk_latents(cfg, seeds, random_loop, loop, interp, ease, psi, a, b, n_frame
 
 
 def make_render(ctx):
+    """The two render handlers: the MP4 first (it plays as soon as it is there), then the GIF."""
     limits = ctx.limits
 
-    def render_video(client_id, model_key, class_a, class_b, seeds_text, random_loop, seconds, fps, size, loop,
-                     interp, ease, psi, request: gr.Request, progress=gr.Progress()):
-        """Render the walk: (MP4 path, GIF path, status)."""
-        t0 = time.perf_counter()
+    def prepare(client_id, model_key, class_a, class_b, seeds_text, random_loop, seconds, fps, size, loop,
+                interp, ease, psi, request):
+        """Validate the form: (client id, generator, walk(n) -> (z, y), seconds, fps, size)."""
         client_id = require_client(ctx, client_id, request)
         seconds = check_float(ctx, request, seconds, 0.5, limits.max_video_seconds, "video.field.seconds")
         fps = check_int(ctx, request, fps, 1, limits.max_video_fps, "video.field.fps")
@@ -185,14 +185,22 @@ def make_render(ctx):
         latent.interpolator(str(interp))
         latent.easing(str(ease))
         loaded = load_model(ctx, model_key, client_id, request)
-        G, cfg = loaded.generator, loaded.config.model
         a = class_of(ctx, loaded, class_a, request)
         b = class_of(ctx, loaded, class_b, request, field="video.field.blend")
         seeds = latent.parse_seeds(seeds_text or "", max_count=MAX_KEYFRAMES + 1)
+        walk = functools.partial(walk_latents, loaded.config.model, seeds, bool(random_loop), bool(loop), str(interp),
+                                 str(ease), psi, a, b, ctx=ctx, request=request)
+        return client_id, loaded.generator, walk, seconds, fps, size
+
+    def render_video(client_id, model_key, class_a, class_b, seeds_text, random_loop, seconds, fps, size, loop,
+                     interp, ease, psi, request: gr.Request, progress=gr.Progress()):
+        """Render the walk as an H.264 MP4: (path, status)."""
+        t0 = time.perf_counter()
+        client_id, G, walk, seconds, fps, size = prepare(client_id, model_key, class_a, class_b, seeds_text,
+                                                         random_loop, seconds, fps, size, loop, interp, ease, psi,
+                                                         request)
         n = max(2, round(seconds * fps))
-        walk = functools.partial(walk_latents, cfg, seeds, bool(random_loop), bool(loop), interp, ease, psi, a, b,
-                                 ctx=ctx, request=request)
-        z, y = walk(n)
+        z, y = walk(n)  # (N, nz), (N, K) or None: small; the frames are made lazily
 
         def frames():
             for i, frame in enumerate(render_walk_frames(G, z, y, size=size)):
@@ -201,17 +209,23 @@ def make_render(ctx):
                 yield frame
 
         mp4 = write_mp4(frames(), scratch_file(ctx, client_id, "walk", ".mp4"), fps)
-        gif_fps = min(fps, GIF_MAX_FPS)
-        gif_size = min(size, GIF_MAX_SIZE)
-        zg, yg = walk(max(2, round(seconds * gif_fps)))
-        gif = write_gif(render_walk_frames(G, zg, yg, size=gif_size), scratch_file(ctx, client_id, "walk", ".gif"), gif_fps)
         took = time.perf_counter() - t0
         status = ctx.tr(request, "video.status", frames=mp4.frames, fps=fps, w=mp4.width, h=mp4.height,
-                        seconds=mp4.seconds, took=took, speed=mp4.seconds / max(took, 1e-6),
-                        gif_frames=gif.frames, gif_fps=gif.fps, gif_w=gif.width)
-        return str(mp4.path), str(gif.path), status
+                        seconds=mp4.seconds, took=took, speed=mp4.seconds / max(took, 1e-6))
+        return str(mp4.path), status
 
-    return render_video
+    def render_gif(client_id, model_key, class_a, class_b, seeds_text, random_loop, seconds, fps, size, loop,
+                   interp, ease, psi, request: gr.Request):
+        """The same walk as a GIF, lighter: at most GIF_MAX_FPS frames/s and GIF_MAX_SIZE px. Its path."""
+        client_id, G, walk, seconds, fps, size = prepare(client_id, model_key, class_a, class_b, seeds_text,
+                                                         random_loop, seconds, fps, size, loop, interp, ease, psi,
+                                                         request)
+        gif_fps = min(fps, GIF_MAX_FPS)
+        z, y = walk(max(2, round(seconds * gif_fps)))
+        out = scratch_file(ctx, client_id, "walk", ".gif")
+        return str(write_gif(render_walk_frames(G, z, y, size=min(size, GIF_MAX_SIZE)), out, gif_fps).path)
+
+    return render_video, render_gif
 
 
 def frame_html(frame: np.ndarray, size: int) -> str:
@@ -276,8 +290,9 @@ def build(ctx) -> None:
             render = gr.Button(ctx.t("video.render"), variant="primary")
             status = gr.Markdown()
         with gr.Column(scale=2):
-            video = gr.Video(label=ctx.t("video.video"), autoplay=True, loop=True, interactive=False, format="mp4")
-            gif = gr.File(label=ctx.t("video.gif"), interactive=False)
+            video = gr.Video(label=ctx.t("video.video"), autoplay=True, loop=True, interactive=False, format="mp4",
+                             height=420)
+            gif = gr.File(label=ctx.t("video.gif"), interactive=False, height=80)
             with gr.Group():
                 gr.Markdown(ctx.t("video.live_box"))
                 with gr.Row():
@@ -287,10 +302,10 @@ def build(ctx) -> None:
     with gr.Accordion(ctx.t("common.explain"), open=False):
         gr.Markdown(ctx.t("video.explain_md"), latex_delimiters=[{"left": "$$", "right": "$$", "display": True}])
 
-    render_video = guarded(ctx, make_render(ctx))
-    render.click(render_video,
-                 [ctx.client, model, class_a, class_b, seeds, random_loop, seconds, fps, size, loop, interp, ease, psi],
-                 [video, gif, status], api_name="render_video", concurrency_id="video", concurrency_limit=1)
+    render_video, render_gif = (guarded(ctx, fn) for fn in make_render(ctx))
+    form = [ctx.client, model, class_a, class_b, seeds, random_loop, seconds, fps, size, loop, interp, ease, psi]
+    render.click(render_video, form, [video, status], api_name="render_video", concurrency_id="video",
+                 concurrency_limit=1).success(render_gif, form, gif, api_name="render_gif", concurrency_id="video")
     live = guarded_stream(ctx, make_live(ctx))
     live_event = live_btn.click(live, [ctx.client, model, class_a, seeds, interp, ease, psi, size], live_view,
                                 api_name="live", concurrency_id="live", concurrency_limit=2, show_progress="hidden")
