@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-from apphelpers import running_app
+from apphelpers import make_checkpoints, running_app
 from gan_core.checkpoint import save_generator
 from gan_core.config import ModelConfig, RunConfig
 from gan_core.models import build_models
@@ -26,9 +25,19 @@ from gradio_client.exceptions import AppError  # noqa: E402
 UNCOND, COND = "bundled/tiny-uncond", "bundled/tiny-cond"
 
 
+def checkpoints_with_a_dcgan64(root: Path) -> Path:
+    """The two tiny test models plus an (untrained) DCGAN at 64 px, nz 100, for timing."""
+    make_checkpoints(root)
+    cfg = ModelConfig(res=64, channels=3, nz=100, ngf=64, ndf=64)
+    g, _ = build_models(cfg, seed=3)
+    save_generator(root / "dcgan64" / "model.safetensors", g, RunConfig(model=cfg, data="untrained"))
+    return root
+
+
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    with running_app(tmp_path_factory.mktemp("app")) as (url, demo, ctx):
+    tmp = tmp_path_factory.mktemp("app")
+    with running_app(tmp, checkpoints=checkpoints_with_a_dcgan64(tmp / "checkpoints")) as (url, demo, ctx):
         yield Client(url, verbose=False), ctx
 
 
@@ -86,6 +95,19 @@ def test_sample_class_changes_the_images_of_a_conditional_model(app, client_id):
 def test_sample_refuses_a_class_the_model_does_not_have(app, client_id):
     message = error_of(lambda: sample(app, client_id, COND, klass="purple"))
     assert "purple" in message and "red" in message
+
+
+def test_sampling_64_images_at_64px_returns_well_under_a_second(app, client_id):
+    client = Client(app[0].src, verbose=False, download_files=False)  # time the app, not this test's downloads
+    form = (client_id, "bundled/dcgan64", 0, 64, 1.0, None)
+    client.predict(*form, api_name="/sample")  # first use loads the model
+    times = []
+    for seed in range(5):
+        t0 = time.perf_counter()
+        _, gallery, *_ = client.predict(*form[:2], seed, *form[3:], api_name="/sample")
+        times.append(time.perf_counter() - t0)
+        assert len(gallery) == 64
+    assert sorted(times)[2] < 1.0, f"median {sorted(times)[2]:.2f} s"
 
 
 # ---------------------------------------------------------------------------- interpolate

@@ -7,7 +7,6 @@ projected for, and can open the walk as its first keyframe.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import gradio as gr
@@ -230,23 +229,24 @@ def build(ctx) -> None:
         ctx.shared["interp_seeds"] = seeds_box
     gr.Markdown(ctx.t("interpolate.intro"))
     with gr.Row():
-        with gr.Column(scale=1, min_width=280):
-            model, (class_a, class_b), _ = model_picker(ctx, 2, ("sample.class", "interpolate.class_to"))
+        with gr.Column(min_width=260):
+            model, (class_a, class_b), model_changed = model_picker(ctx, 2, ("sample.class", "interpolate.class_to"))
+        with gr.Column(min_width=260):
             seeds_box.render()
             steps = gr.Slider(1, MAX_STEPS, value=8, step=1, label=ctx.t("interpolate.steps"))
             ease = gr.Radio(list(latent.EASINGS), value="linear", label=ctx.t("interpolate.easing"))
+        with gr.Column(min_width=260):
             with gr.Accordion(ctx.t("interpolate.photo_box"), open=False):
-                photo_file = gr.File(label=ctx.t("interpolate.photo"), type="filepath", file_count="single")
+                photo_file = gr.File(label=ctx.t("interpolate.photo"), type="filepath", file_count="single", height=100)
                 project_btn = gr.Button(ctx.t("interpolate.project"))
-                recon = gr.Image(label=ctx.t("interpolate.recon"), type="filepath", interactive=False)
+                recon = gr.Image(label=ctx.t("interpolate.recon"), type="filepath", interactive=False, height=160)
                 use_photo = gr.Checkbox(False, label=ctx.t("interpolate.use_photo"))
                 photo_status = gr.Markdown()
             run = gr.Button(ctx.t("interpolate.run"), variant="primary")
             status = gr.Markdown()
-        with gr.Column(scale=3):
-            with gr.Row():
-                lerp_img = gr.Image(label=ctx.t("interpolate.lerp"), type="filepath", interactive=False)
-                slerp_img = gr.Image(label=ctx.t("interpolate.slerp"), type="filepath", interactive=False)
+    with gr.Row():  # the two paths side by side, frame for frame
+        lerp_img = gr.Image(label=ctx.t("interpolate.lerp"), type="filepath", interactive=False)
+        slerp_img = gr.Image(label=ctx.t("interpolate.slerp"), type="filepath", interactive=False)
     photo = gr.State(None)
     with gr.Accordion(ctx.t("common.explain"), open=False):
         gr.Markdown(ctx.t("interpolate.explain_md"), latex_delimiters=[{"left": "$$", "right": "$$", "display": True}])
@@ -255,8 +255,20 @@ def build(ctx) -> None:
     inputs = [ctx.client, model, class_a, class_b, seeds_box, steps, ease, use_photo, photo]
     outputs = [lerp_img, slerp_img, status]
     run.click(interpolate, inputs, outputs, api_name="interpolate", concurrency_id="interpolate")
-    gr.on([steps.release, ease.change, class_b.change, seeds_box.submit], interpolate, inputs, outputs,
-          trigger_mode="always_last", api_visibility="private", concurrency_id="interpolate", show_progress="minimal")
+    live = dict(trigger_mode="always_last", api_visibility="private", concurrency_id="interpolate", show_progress="minimal")
+    gr.on([steps.release, ease.change, class_b.change, seeds_box.submit], interpolate, inputs, outputs, **live)
+    model_changed.then(interpolate, inputs, outputs, **live)
+
+    def interpolate_on_load(client_id, model_key, class_a, class_b, seeds_text, steps, ease, use_photo, photo,
+                            request: gr.Request):
+        """The first strips, once the page has its client id; quiet when there is nothing to show."""
+        try:
+            return interpolate(client_id, model_key, class_a, class_b, seeds_text, steps, ease, use_photo, photo,
+                               request)
+        except gr.Error:
+            return [gr.skip()] * len(outputs)
+
+    ctx.client.change(interpolate_on_load, inputs, outputs, api_visibility="private", concurrency_id="interpolate")
     project_photo = guarded(ctx, make_project(ctx))
     project_btn.click(project_photo, [ctx.client, model, photo_file], [recon, photo, photo_status, use_photo],
                       api_name="project_photo", concurrency_id="project", concurrency_limit=1)
