@@ -65,7 +65,7 @@ def build_demo(workspace_root: str | Path | None = None, *, limits=None, jobs=No
             del sweep
             return client_id if workspace.valid(client_id) else workspace.new_client_id()
 
-        demo.load(init_client, inputs=[ctx.client], outputs=[ctx.client], queue=False)
+        demo.load(init_client, inputs=[ctx.client], outputs=[ctx.client], queue=False, api_visibility="private")
     demo.ctx = ctx
     demo.translator = translator
     return demo, ctx
@@ -78,7 +78,7 @@ def launch(demo, ctx, **kwargs):
     return demo.launch(
         i18n=demo.translator.i18n,
         max_file_size=f"{ctx.limits.max_upload_mb}mb",
-        allowed_paths=[str(ctx.workspace.root)],
+        allowed_paths=[str(ctx.workspace.root), str(ctx.registry.bundled_dir)],
         **kwargs,
     )
 

@@ -35,6 +35,7 @@ FORMAT = "gan-studio"
 FORMAT_VERSION = 1
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "training_state.safetensors"
+D_FILE = "discriminator.safetensors"  # exported model folders: D alone, for fine-tuning
 CONFIG_FILE = "config.json"
 MAX_KEYS = 4096  # generous for our models (a 128 px conditional G has < 100 tensors)
 MAX_HEADER_BYTES = 16 * 2**20
@@ -276,11 +277,11 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Load
     return LoadedGenerator(g.to(device).eval().requires_grad_(False), run_cfg, file)
 
 
-def load_training_state(run_dir: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """The tensors and metadata of a run's training_state.safetensors, validated."""
-    file = Path(run_dir) / STATE_FILE
+def load_training_state(run_dir: str | Path, name: str = STATE_FILE) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The tensors and metadata of a run's training_state.safetensors (or `name`), validated."""
+    file = Path(run_dir) / name
     if not file.is_file():
-        raise CheckpointError(f"{run_dir}: no {STATE_FILE} to resume from")
+        raise CheckpointError(f"{run_dir}: no {name} to resume from")
     found, metadata = inspect_safetensors(file, STATE_DTYPES)
     try:
         meta = json.loads(metadata["state"])
@@ -294,7 +295,9 @@ def load_discriminator(run_dir: str | Path, device: str | torch.device = "cpu") 
     from gan_core.models import Discriminator
 
     run_cfg = load_run_config(run_dir)
-    tensors, _ = load_training_state(run_dir)
+    # a run has its full training state; an exported model folder only the discriminator
+    name = STATE_FILE if (Path(run_dir) / STATE_FILE).is_file() else D_FILE
+    tensors, _ = load_training_state(run_dir, name)
     d = Discriminator(run_cfg.model)
     sd = {k[2:]: v for k, v in tensors.items() if k.startswith("D.")}
     check_state_matches(STATE_FILE, {k: (None, tuple(v.shape)) for k, v in sd.items()}, d.state_dict())

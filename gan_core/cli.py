@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "timelapse": ("gan_core.video_cli", "render a run's fixed-z grids as a timelapse video"),
     "project": ("gan_core.video_cli", "find the latent of a real image (projection)"),
     "toy": ("gan_core.toy.cli", "train a GAN on a 2D toy distribution and report mode coverage"),
+    "export": ("gan_core.train.export", "export a run as a small shareable model folder (Hub layout)"),
     "build": ("gan_core.data.builtin_cli", "build a built-in example dataset (emoji, digits, shapes, stacked)"),
 }
 

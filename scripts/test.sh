@@ -3,9 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --dev
-# Browser tests need Debian's chromium; the emoji set needs Debian's Noto Color Emoji font.
+# Browser tests need Debian's chromium (and a CJK font for the Chinese UI); the emoji set
+# needs Debian's Noto Color Emoji font.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-microhei)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

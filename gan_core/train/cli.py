@@ -21,6 +21,7 @@ from gan_core.config import ConfigError, DataConfig, ModelConfig, PRESETS, Train
 
 # flags that exist on both configs: --res sets the model's and the data's resolution
 _SKIP = {"res", "channels", "num_classes"}
+SMALL_SET = 1000  # fine-tuning on fewer images than this turns DiffAugment on by default
 
 
 def _flag(name: str) -> str:
@@ -137,6 +138,15 @@ def run(args: argparse.Namespace, name: str) -> int:
         data, data_name, report = load_training_data(args.data, model_cfg.res)
         if report is not None:
             print(report.to_text(), file=sys.stderr)
+        if args.init_from:  # fine-tuning: the architecture is the pretrained model's
+            from gan_core.checkpoint import load_run_config, resolve_model_file
+
+            source = load_run_config(resolve_model_file(args.init_from).parent).model
+            if source.res != model_cfg.res:
+                data, data_name, report = load_training_data(args.data, source.res)
+            model_cfg = source
+            if len(data) < SMALL_SET and not _overrides(args, TrainConfig).get("diffaug"):
+                train_cfg = train_cfg.replace(diffaug="color,translation,cutout")  # small sets need it
         model_cfg = fit_model_to_data(model_cfg, data, args.conditional)
         out = Path(args.out or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S"))
         source = args.data

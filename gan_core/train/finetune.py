@@ -62,12 +62,13 @@ def load_pretrained(trainer, source: str | Path) -> TransferReport:
     if trainer.G_ema is not None:
         trainer.G_ema.load_state_dict(trainer.G.state_dict())
     run_dir = file.parent
-    if (run_dir / checkpoint.STATE_FILE).is_file():
-        tensors, _ = checkpoint.load_training_state(run_dir)
+    d_file = next((n for n in (checkpoint.STATE_FILE, checkpoint.D_FILE) if (run_dir / n).is_file()), None)
+    if d_file is not None:
+        tensors, _ = checkpoint.load_training_state(run_dir, d_file)
         d_tensors = {k[2:]: v for k, v in tensors.items() if k.startswith("D.")}
         report.loaded["D"], report.skipped["D"] = _copy_matching(trainer.D, d_tensors)
     else:
-        report.skipped["D"] = ["no training_state.safetensors beside the model: D starts fresh"]
+        report.skipped["D"] = [f"no {checkpoint.D_FILE} beside the model: D starts fresh"]
     if report.loaded["G"] == 0:
         raise CheckpointError(f"{source}: no generator weights match this model (different resolution or width?)")
     return report

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Reproduce the bundled checkpoints in checkpoints/ with the project's own CLI.
+# Usage: scripts/train_bundled.sh [digits32|emoji64|emoji64-groups ...]   (default: all three)
+# Each model trains into runs/bundled/NAME, is exported in float16 to checkpoints/NAME,
+# evaluated (scripts/evaluate_bundled.py) and given its model card.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+models=("$@")
+[ ${#models[@]} -eq 0 ] && models=(digits32 emoji64 emoji64-groups)
+
+train() {  # NAME ARGS...
+  local name=$1; shift
+  "$PY" -m gan_core train --out "runs/bundled/$name" --seed 0 "$@"
+  "$PY" -m gan_core export --run "runs/bundled/$name" --out "checkpoints/$name" --half
+  "$PY" scripts/evaluate_bundled.py "checkpoints/$name" "runs/bundled/$name"
+}
+
+for m in "${models[@]}"; do
+  case $m in
+    digits32)        train digits32 --data builtin:digits --preset quick --res 32 --steps 6000 ;;
+    emoji64)         train emoji64 --data builtin:emoji --preset cpu64 --res 64 --no-conditional --steps 12000 ;;
+    emoji64-groups)  train emoji64-groups --data builtin:emoji --preset cpu64 --res 64 --conditional --steps 12000 ;;
+    *) echo "unknown model $m" >&2; exit 2 ;;
+  esac
+done
