@@ -1,0 +1,50 @@
+"""`python -m benchmarks [--quick]`: every benchmark, each figure a ratio to its baseline in the same run."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+
+from benchmarks.common import format_table
+
+
+def machine() -> str:
+    import torch
+
+    from gan_core.device import cpu_bf16_is_fast
+
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor()) \
+        if sys.platform.startswith("linux") else platform.processor()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{cpu}, {torch.get_num_threads()} threads, bf16 {'native' if cpu_bf16_is_fast() else 'not native'}, "
+            f"{gpu}; torch {torch.__version__}, Python {platform.python_version()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--quick", action="store_true", help="a few minutes: fewer steps and repeats")
+    p.add_argument("--only", nargs="*", choices=["ingest", "train", "video"], help="run only these suites")
+    args = p.parse_args(argv)
+    from benchmarks import ingest, train, video
+
+    suites = {"ingest": ingest.run, "train": train.run, "video": video.run}
+    rows = []
+    t0 = time.time()
+    for name, fn in suites.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        rows += fn(quick=args.quick)
+    print(f"machine: {machine()}")
+    print(f"command: python -m benchmarks{' --quick' if args.quick else ''}   ({time.time() - t0:.0f} s)")
+    print(format_table(rows))
+    for r in rows:
+        if r.notes:
+            print(f"  {r.name.strip()}: {r.notes}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
