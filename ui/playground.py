@@ -10,6 +10,7 @@ Frames travel as inline data URIs in gr.HTML, so live playback writes no files t
 from __future__ import annotations
 
 import base64
+import html
 import io
 
 import gradio as gr
@@ -592,6 +593,6 @@ def _load_csv(sess, path):
         points = read_points_csv(path)
         with sess.lock:
             sess.set_points(points)
-    except GanStudioError as e:
-        raise gr.Error(str(e)) from None
+    except GanStudioError as e:  # the message holds the uploaded file's name: escape it
+        raise gr.Error(html.escape(str(e))) from None
     return sess, _canvas(sess)
