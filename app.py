@@ -41,7 +41,7 @@ def build_demo(workspace_root: str | Path | None = None, *, limits=None, jobs=No
     from ui.models import ModelRegistry
     from ui.workspace import Workspace
 
-    modules = {name: importlib.import_module(TAB_MODULES[name]) for name in tabs}
+    modules = {name: importlib.import_module(TAB_MODULES[name]) for name in TABS}  # all strings, even unbuilt tabs
     translator = Translator(merge([common.STRINGS, *(m.STRINGS for m in modules.values())]))
     workspace = Workspace(workspace_root or Path(tempfile.gettempdir()) / "gan-studio")
     ctx = AppContext(

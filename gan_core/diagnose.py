@@ -68,13 +68,20 @@ def d_wins(rows: list[dict], loss: str) -> Alert | None:
 
 
 def collapse(signals: list[dict]) -> Alert | None:
+    """Variety the generator had and lost: diversity fell from its peak, or near-twins appeared.
+
+    An untrained generator draws near-identical images from the start; that is not collapse,
+    so near-duplicates count only once the grid had been varied (few twins) before.
+    """
     if len(signals) < 3:
         return None
     div = _finite(signals, "diversity")
-    dup = signals[-1].get("near_duplicates", 0.0)
+    dups = _finite(signals, "near_duplicates")
+    dup = dups[-1] if dups else 0.0
     peak, now = max(div), div[-1]
     falling = peak > 0 and now < COLLAPSE_DIVERSITY * peak
-    if not (falling or dup > COLLAPSE_DUPLICATES):
+    twins_appeared = dup > COLLAPSE_DUPLICATES and min(dups[:-1], default=1.0) < COLLAPSE_DUPLICATES / 2
+    if not (falling or twins_appeared):
         return None
     return Alert("collapse", "warning",
                  f"Mode collapse: the fixed-z samples are losing variety (diversity {now:.2f}, peak {peak:.2f}; "

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from test_browser_tabs import SHOTS
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOT = ROOT / "docs" / "screenshots" / "playground.png"
+SCREENSHOT = SHOTS / "playground.png"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 

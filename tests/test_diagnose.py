@@ -51,8 +51,14 @@ def test_mode_collapse_is_reported_when_grid_diversity_falls():
     assert kinds(diagnose(run_rows(), falling)) == ["collapse"]
 
 
-def test_mode_collapse_is_reported_on_near_duplicates():
-    assert kinds(diagnose(run_rows(), signal_rows(dup=0.6))) == ["collapse"]
+def test_mode_collapse_is_reported_when_near_duplicates_appear():
+    rows = signal_rows()
+    rows[-1]["near_duplicates"] = 0.6
+    assert kinds(diagnose(run_rows(), rows)) == ["collapse"]
+
+
+def test_an_untrained_generator_with_alike_samples_from_the_start_is_not_collapse():
+    assert diagnose(run_rows(), signal_rows(dup=1.0)) == []
 
 
 def test_divergence_is_reported_on_rollbacks_and_exploding_gradients():

@@ -55,7 +55,8 @@ def long_table(rows: list[dict[str, Any]], series: dict[str, str]) -> pd.DataFra
             v = r.get(key)
             if isinstance(v, (int, float)) and math.isfinite(v):
                 records.append({"step": int(r["step"]), "value": float(v), "series": label})
-    return pd.DataFrame(records, columns=["step", "value", "series"])
+    df = pd.DataFrame(records, columns=["step", "value", "series"])
+    return df.astype({"step": "int64", "value": "float64", "series": "str"})  # numeric axes, even when empty
 
 
 def latest_grid(run_dir: Path) -> Path | None:
@@ -78,8 +79,8 @@ def histogram_table(weights: dict[str, Any], layer_key: str | None) -> pd.DataFr
             lo, hi = layer["min"], layer["max"]
             width = (hi - lo) / max(len(counts), 1)
             return pd.DataFrame({"weight": [round(lo + width * (i + 0.5), 4) for i in range(len(counts))],
-                                 "count": counts})
-    return pd.DataFrame({"weight": [], "count": []})
+                                 "count": counts}).astype({"weight": "float64", "count": "float64"})
+    return pd.DataFrame({"weight": [], "count": []}).astype({"weight": "float64", "count": "float64"})
 
 
 def layer_keys(weights: dict[str, Any]) -> list[str]:

@@ -121,9 +121,9 @@ def build(ctx) -> None:
 
     with gr.Row():
         preset_dd = gr.Dropdown([(t(k), k) for k in UI_PRESETS], value="train.preset.quick", label=t("train.preset"))
-        steps = gr.Number(2000, label=t("train.steps"), precision=0, minimum=1)
-        minutes = gr.Number(10, label=t("train.minutes"), minimum=0)
-        seed = gr.Number(0, label=t("common.seed"), precision=0, minimum=0)
+        steps = gr.Number(2000, label=t("train.steps"), precision=0)
+        minutes = gr.Number(10, label=t("train.minutes"))
+        seed = gr.Number(0, label=t("common.seed"), precision=0)
 
     adv: dict[str, gr.components.Component] = {}
     with gr.Accordion(t("train.advanced"), open=False):
@@ -132,35 +132,35 @@ def build(ctx) -> None:
                                       label=t("train.loss"))
             adv["penalty"] = gr.Dropdown([(t(f"train.penalty.{k}"), k) for k in ("none", "wgan-gp", "zero-gp", "r1")],
                                          label=t("train.penalty"))
-            adv["penalty_weight"] = gr.Number(label=t("train.penalty_weight"), minimum=0)
-            adv["feature_matching"] = gr.Number(label=t("train.feature_matching"), minimum=0)
+            adv["penalty_weight"] = gr.Number(label=t("train.penalty_weight"))
+            adv["feature_matching"] = gr.Number(label=t("train.feature_matching"))
         with gr.Row():
             adv["spectral_norm"] = gr.Checkbox(label=t("train.spectral_norm"))
             adv["d_norm"] = gr.Radio([("BatchNorm", "bn"), (t("train.none"), "none")], label=t("train.d_norm"))
             adv["d_dropout"] = gr.Slider(0, 0.9, step=0.05, label=t("train.d_dropout"))
             adv["mbstd"] = gr.Checkbox(label=t("train.mbstd"))
-            adv["minibatch_disc"] = gr.Number(label=t("train.minibatch_disc"), precision=0, minimum=0)
+            adv["minibatch_disc"] = gr.Number(label=t("train.minibatch_disc"), precision=0)
         with gr.Row():
             adv["diffaug"] = gr.CheckboxGroup([(t(f"train.aug.{a}"), a) for a in DIFFAUG], label=t("train.diffaug"))
             adv["hflip"] = gr.Checkbox(label=t("train.hflip"))
-            adv["ema"] = gr.Number(label=t("train.ema"), minimum=0, maximum=0.99999)
+            adv["ema"] = gr.Number(label=t("train.ema"))
             adv["conditional"] = gr.Checkbox(True, label=t("train.conditional"))
         with gr.Row():
-            adv["lr_g"] = gr.Number(label=t("train.lr_g"), minimum=0)
-            adv["lr_d"] = gr.Number(label=t("train.lr_d"), minimum=0)
-            adv["beta1"] = gr.Number(label=t("train.beta1"), minimum=0, maximum=0.9999)
-            adv["beta2"] = gr.Number(label=t("train.beta2"), minimum=0, maximum=0.99999)
-            adv["weight_decay"] = gr.Number(label=t("train.weight_decay"), minimum=0)
+            adv["lr_g"] = gr.Number(label=t("train.lr_g"))
+            adv["lr_d"] = gr.Number(label=t("train.lr_d"))
+            adv["beta1"] = gr.Number(label=t("train.beta1"))
+            adv["beta2"] = gr.Number(label=t("train.beta2"))
+            adv["weight_decay"] = gr.Number(label=t("train.weight_decay"))
         with gr.Row():
-            adv["batch_size"] = gr.Number(label=t("train.batch_size"), precision=0, minimum=1)
-            adv["d_steps"] = gr.Number(label=t("train.d_steps"), precision=0, minimum=1)
+            adv["batch_size"] = gr.Number(label=t("train.batch_size"), precision=0)
+            adv["d_steps"] = gr.Number(label=t("train.d_steps"), precision=0)
             adv["schedule"] = gr.Dropdown(["constant", "linear", "cosine"], label=t("train.schedule"))
             adv["label_smoothing"] = gr.Slider(0, 0.5, step=0.05, label=t("train.label_smoothing"))
             adv["precision"] = gr.Radio(["auto", "fp32", "bf16"], label=t("train.precision"))
         with gr.Row():
-            adv["nz"] = gr.Number(label=t("train.nz"), precision=0, minimum=1)
-            adv["ngf"] = gr.Number(label=t("train.ngf"), precision=0, minimum=1)
-            adv["ndf"] = gr.Number(label=t("train.ndf"), precision=0, minimum=1)
+            adv["nz"] = gr.Number(label=t("train.nz"), precision=0)
+            adv["ngf"] = gr.Number(label=t("train.ngf"), precision=0)
+            adv["ndf"] = gr.Number(label=t("train.ndf"), precision=0)
             adv["finetune"] = gr.Dropdown([("-", "")], value="", label=t("train.finetune"))
             adv["freeze_d"] = gr.Slider(0, 4, step=1, value=0, label=t("train.freeze_d"))
 
@@ -171,7 +171,7 @@ def build(ctx) -> None:
     status = gr.Markdown(t("train.status.idle"))
     alerts = gr.Markdown("")
     with gr.Row():
-        grid = gr.Image(label=t("train.grid"), interactive=False, height=360)
+        grid = gr.Image(label=t("train.grid"), interactive=False, height=360, elem_id="train-grid")
         with gr.Column():
             loss_plot = gr.LinePlot(x="step", y="value", color="series", label=t("train.plot.losses"), height=170)
             prob_plot = gr.LinePlot(x="step", y="value", color="series", label=t("train.plot.probs"), height=170,
