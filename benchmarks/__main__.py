@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 
-from benchmarks.common import format_table
+from benchmarks.common import print_rows
 
 
 def machine() -> str:
@@ -39,10 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += fn(quick=args.quick)
     print(f"machine: {machine()}")
     print(f"command: python -m benchmarks{' --quick' if args.quick else ''}   ({time.time() - t0:.0f} s)")
-    print(format_table(rows))
-    for r in rows:
-        if r.notes:
-            print(f"  {r.name.strip()}: {r.notes}")
+    print_rows(rows)
     return 0
 
 

@@ -48,6 +48,14 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def print_rows(rows: list[Row]) -> None:
+    """The table, then each row's notes."""
+    print(format_table(rows))
+    for r in rows:
+        if r.notes:
+            print(f"  {r.name.strip()}: {r.notes}")
+
+
 def peak_rss_mib_of(code: str, env: dict | None = None) -> tuple[float, str]:
     """Run `code` in a fresh Python and return (its peak RSS in MiB, its stdout).
 

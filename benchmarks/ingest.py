@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from benchmarks.common import Row, format_table
+from benchmarks.common import Row, print_rows
 
 RES = 64
 W, H = 1024, 768
@@ -152,10 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="our decoding threads")
     args = parser.parse_args(argv)
     rows = run(args.quick, args.images, args.workers)
-    print(format_table(rows))
-    for r in rows:
-        if r.notes:
-            print(f"  {r.name}: {r.notes}")
+    print_rows(rows)
     return 0
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from benchmarks.baseline_dcgan import run_baseline, write_image_folder
-from benchmarks.common import Row, format_table, median, peak_rss_mib_of
+from benchmarks.common import Row, median, peak_rss_mib_of, print_rows
 
 CACHE = Path(tempfile.gettempdir()) / "gan_studio_bench"
 
@@ -258,10 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     fns = {"throughput": throughput_rows, "quality": time_to_quality_rows, "sampling": sampling_rows,
            "memory": memory_rows}
     rows = fns[args.only](args.quick) if args.only else run(args.quick)
-    print(format_table(rows))
-    for r in rows:
-        if r.notes:
-            print(f"  {r.name}: {r.notes}")
+    print_rows(rows)
     return 0
 
 

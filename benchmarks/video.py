@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import Row, format_table, median
+from benchmarks.common import Row, median, print_rows
 from gan_core import latent, video
 from gan_core.config import ModelConfig
 from gan_core.models import build_models
@@ -123,7 +123,5 @@ if __name__ == "__main__":
     print(f"cores: {len(os.sched_getaffinity(0))}, load average before: {os.getloadavg()[0]:.1f}, precision: "
           f"{'bf16' if latent.resolve_precision('auto', 'cpu') else 'fp32'}")  # fmt: skip
     rows = run(quick="--quick" in sys.argv)
-    print(format_table(rows))
-    for r in rows:
-        print(f"  {r.name}: {r.notes}")
+    print_rows(rows)
     print(f"load average after: {os.getloadavg()[0]:.1f}")

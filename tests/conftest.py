@@ -28,6 +28,15 @@ def _torch_threads():
     torch.set_num_threads(2)
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread; a team of two stalls when the cores are shared."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def two_mode_set(n: int = 256, res: int = 16) -> ImageSet:
     """Grayscale images of two modes: left half white (class 0) or top half white (class 1)."""
     imgs = np.zeros((n, 1, res, res), np.uint8)

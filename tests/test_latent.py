@@ -13,13 +13,7 @@ from gan_core.config import ModelConfig
 from gan_core.models import build_models
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread; a team of two stalls when the cores are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_generator(num_classes: int = 0, seed: int = 0, with_d: bool = False):

@@ -42,13 +42,7 @@ def tiny_run(folder: Path, num_classes: int = 0, class_names: list[str] | None =
     return folder
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread; a team of two stalls when the cores are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def gan_core(*args: str, cwd: Path) -> subprocess.CompletedProcess:
