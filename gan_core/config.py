@@ -131,6 +131,7 @@ class ModelConfig(_JsonConfig):
     ngf: int = 64  # generator width: channels of its last hidden layer
     ndf: int = 64  # discriminator width: channels of its first layer
     num_classes: int = 0  # 0 = unconditional; >0 adds conditional BN in G and projection in D
+    class_concat: bool = False  # conditional G: also concatenate a class embedding to z (strong, but G may ignore z)
     d_norm: str = "bn"  # "bn" (DCGAN) or "none" (use with WGAN-GP / spectral norm)
     spectral_norm: bool = False  # spectral normalisation of every D layer (Miyato et al. 2018)
     d_dropout: float = 0.0  # dropout after each hidden D activation
@@ -299,19 +300,19 @@ PRESETS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     ),
     # small and fast on a 2-core CPU: recognisable structure in minutes at 32 px
     "quick": (
-        dict(res=32, nz=64, ngf=32, ndf=32, d_norm="none", spectral_norm=True),
+        dict(res=32, nz=64, ngf=32, ndf=32, d_norm="none", spectral_norm=True, mbstd=True),
         dict(loss="hinge", batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.99,
              diffaug="color,translation", ema=0.999, hflip=True),
     ),
     # CPU at 64 px
     "cpu64": (
-        dict(res=64, nz=100, ngf=48, ndf=48, d_norm="none", spectral_norm=True),
+        dict(res=64, nz=100, ngf=48, ndf=48, d_norm="none", spectral_norm=True, mbstd=True),
         dict(loss="hinge", batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.99,
              diffaug="color,translation", ema=0.999, hflip=True),
     ),
     # quality: hinge + SN + DiffAugment + EMA at full width
     "quality": (
-        dict(res=64, nz=128, ngf=64, ndf=64, d_norm="none", spectral_norm=True),
+        dict(res=64, nz=128, ngf=64, ndf=64, d_norm="none", spectral_norm=True, mbstd=True),
         dict(loss="hinge", batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.99,
              diffaug="color,translation,cutout", ema=0.999, hflip=True),
     ),

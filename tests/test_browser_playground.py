@@ -7,6 +7,7 @@ mounts it among the others. Never downloads a browser: chromium must be on PATH.
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import socket
 import time
@@ -154,7 +155,9 @@ def test_the_tab_follows_the_browser_language_and_the_screenshot_is_saved(app_ur
     speed.press("Enter")
     page.click("#pg-play")
     _wait_for(lambda: _step(page, "b") > 0, 60, "both runs to start")
-    _reached(lambda: _step(page, "b") >= 800, 240)  # a better picture if the machine is not busy
+    # the README's picture wants 800 steps; a plain test run only needs both runs moving
+    target = 800 if os.environ.get("GAN_STUDIO_SCREENSHOTS") else 40
+    _reached(lambda: _step(page, "b") >= target, 240)
     page.click("#pg-pause")
     time.sleep(1.5)
     assert _step(page, "a") == _step(page, "b") > 0  # same data, seed and pace: only settings differ

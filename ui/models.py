@@ -18,6 +18,9 @@ from gan_core.checkpoint import LoadedGenerator
 from ui.workspace import Workspace
 
 
+PREFERRED = "emoji64"  # the default model: the one people recognise at a glance
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     key: str  # "bundled/NAME", "run/RUN", "upload/NAME": what dropdowns hold
@@ -70,8 +73,11 @@ class ModelRegistry:
         return [(e.label, e.key) for e in self.entries(client_id)]
 
     def default_key(self, client_id: str | None = None) -> str | None:
+        """The model the app opens on: the unconditional emoji model when bundled, else the first."""
         entries = self.bundled() or self.own(client_id)
-        return entries[0].key if entries else None
+        preferred = [e for e in entries if e.key == f"bundled/{PREFERRED}"]
+        chosen = preferred or entries
+        return chosen[0].key if chosen else None
 
     def entry(self, key: str, client_id: str | None) -> ModelEntry:
         for e in self.entries(client_id):

@@ -58,10 +58,11 @@ class Generator(nn.Module):
         widths = [cfg.ngf * min(MAX_MULT, 2 ** (n - 1 - i)) for i in range(n)]  # 64 px: 8,4,2,1 x ngf
         # conditional G: the class enters twice, as an embedding concatenated to z (Mirza &
         # Osindero 2014; strong from the first step) and as conditional batch norm in every block
-        self.class_embed = nn.Embedding(cfg.num_classes, cfg.nz) if cfg.num_classes else None
+        concat = cfg.num_classes > 0 and cfg.class_concat
+        self.class_embed = nn.Embedding(cfg.num_classes, cfg.nz) if concat else None
         if self.class_embed is not None:
             nn.init.normal_(self.class_embed.weight)
-        z_dim = cfg.nz * (2 if cfg.num_classes else 1)
+        z_dim = cfg.nz * (2 if concat else 1)
         self.blocks = nn.ModuleList(
             GBlock(z_dim if i == 0 else widths[i - 1], w, i == 0, cfg.num_classes)
             for i, w in enumerate(widths)
