@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import Row, median, print_rows
-from gan_core import latent, video
+from gan_core import latent, projection, video
 from gan_core.config import ModelConfig
 from gan_core.models import build_models
 
@@ -94,7 +94,7 @@ def project_seconds(G: torch.nn.Module) -> float:
     target = latent.generate(G, latent.seed_latent(5, 100)[None], precision="fp32")[0]
     with video.torch_threads(_torch_threads()):
         t0 = time.perf_counter()
-        latent.project(G, target, steps=200, restarts=8, D=D.eval())
+        projection.project(G, target, steps=200, restarts=8, D=D.eval())
         return time.perf_counter() - t0
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gan_core import latent
+from gan_core import latent, projection
 from gan_core.checkpoint import STATE_FILE, atomic_write_bytes, load_discriminator, load_generator
 from gan_core.cli import UserError
 from gan_core.config import PRECISIONS
@@ -235,7 +235,7 @@ def run_project(args: argparse.Namespace) -> int:
         y = class_input(args.class_, 1, loaded.class_names, cfg.num_classes)[0]
     D = None if args.no_d else _find_discriminator(Path(args.ckpt))
     with torch_threads(split_cores(_cores())[0]):  # half the cores: a full team stalls on shared ones
-        result = latent.project(G, target, steps=args.steps, seed=args.seed, D=D, y=y,
+        result = projection.project(G, target, steps=args.steps, seed=args.seed, D=D, y=y,
                                 restarts=args.restarts, max_seconds=args.max_seconds)
     from safetensors.torch import save
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from gan_core import latent
+from gan_core import latent, projection
 from gan_core.config import ModelConfig
 from gan_core.models import build_models
 
@@ -352,7 +352,7 @@ def _mse(a: np.ndarray, b: np.ndarray) -> float:
 def test_projection_recovers_an_image_the_generator_made():
     G = tiny_generator()
     target = latent.generate(G, latent.seed_latent(1234, 8)[None], precision="fp32")[0]
-    z, recon, loss = latent.project(G, target, steps=150, seed=0, restarts=4, candidates=64)
+    z, recon, loss = projection.project(G, target, steps=150, seed=0, restarts=4, candidates=64)
     assert z.shape == (8,) and recon.shape == target.shape and recon.dtype == np.uint8
     others = latent.sample(G, range(100, 116), precision="fp32")
     typical = np.mean([_mse(o, target) for o in others])
@@ -364,8 +364,8 @@ def test_projection_recovers_an_image_the_generator_made():
 def test_projection_is_deterministic_for_a_seed_and_leaves_model_gradients_alone():
     G, D = tiny_generator(with_d=True)
     target = latent.generate(G, latent.seed_latent(7, 8)[None], precision="fp32")[0]
-    a = latent.project(G, target, steps=20, seed=3, D=D, restarts=2, candidates=16)
-    b = latent.project(G, target, steps=20, seed=3, D=D, restarts=2, candidates=16)
+    a = projection.project(G, target, steps=20, seed=3, D=D, restarts=2, candidates=16)
+    b = projection.project(G, target, steps=20, seed=3, D=D, restarts=2, candidates=16)
     assert torch.equal(a.z, b.z) and a.steps == 20
     assert all(p.grad is None for p in list(G.parameters()) + list(D.parameters()))
     assert not G.training and not D.training
@@ -374,7 +374,7 @@ def test_projection_is_deterministic_for_a_seed_and_leaves_model_gradients_alone
 def test_projection_of_a_conditional_model_optimises_the_class():
     G = tiny_generator(num_classes=3)
     target = latent.generate(G, latent.seed_latent(9, 8)[None], torch.tensor([2]), precision="fp32")[0]
-    result = latent.project(G, target, steps=120, seed=0, restarts=6, candidates=48)
+    result = projection.project(G, target, steps=120, seed=0, restarts=6, candidates=48)
     assert result.y is not None and result.y.shape == (3,)
     assert float(result.y.sum()) == pytest.approx(1.0, abs=1e-5)
     assert int(result.y.argmax()) == 2 and float(result.y[2]) > 0.9
@@ -385,7 +385,7 @@ def test_projection_of_a_conditional_model_optimises_the_class():
 def test_projection_resizes_and_crops_any_photo_to_the_model():
     G = tiny_generator()
     photo = np.random.default_rng(0).integers(0, 256, (40, 60, 4), dtype=np.uint8)  # RGBA, not square
-    result = latent.project(G, photo, steps=3, restarts=1, candidates=4)
+    result = projection.project(G, photo, steps=3, restarts=1, candidates=4)
     assert result.recon.shape == (16, 16, 3) and math.isfinite(result.loss)
     with pytest.raises(latent.LatentError, match="uint8"):
-        latent.project(G, photo.astype(np.float32), steps=1)
+        projection.project(G, photo.astype(np.float32), steps=1)

@@ -13,7 +13,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from gan_core import checkpoint, latent
+from gan_core import checkpoint, latent, projection
 from gan_core.data.decode import SkipImage, decode_image
 from gan_core.video import contact_sheet
 from ui.common import escape, guarded, require_client
@@ -203,9 +203,9 @@ def make_project(ctx):
                 D = checkpoint.load_discriminator(run_dir)
             except Exception:
                 D = None
-        result = latent.project(G, pixels, steps=PROJECT_STEPS, seed=0, D=D, restarts=4, candidates=128,
+        result = projection.project(G, pixels, steps=PROJECT_STEPS, seed=0, D=D, restarts=4, candidates=128,
                                 max_seconds=PROJECT_SECONDS)
-        target = latent.to_uint8(latent.image_to_tensor(pixels, cfg.res, cfg.channels))[0]
+        target = latent.to_uint8(projection.image_to_tensor(pixels, cfg.res, cfg.channels))[0]
         pair = upscale(np.stack([target, result.recon]), 256)
         side = contact_sheet(pair, cols=2, pad=4, pad_value=255)
         out = save_png(side, scratch_file(ctx, client_id, "projection", ".png"))
