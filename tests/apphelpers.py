@@ -24,8 +24,12 @@ def make_checkpoints(root: Path) -> Path:
     for name, classes in (("tiny-uncond", []), ("tiny-cond", ["red", "green", "blue"])):
         cfg = ModelConfig(res=16, channels=3, nz=8, ngf=8, ndf=8, num_classes=len(classes))
         g, _ = build_models(cfg, seed=1)
-        with torch.no_grad():  # give the untrained nets visible output
+        with torch.no_grad():  # give the untrained nets visible output, different per class
             g.to_img.weight.mul_(20)
+            for m in g.modules():
+                if hasattr(m, "gamma") and hasattr(m, "beta"):
+                    m.gamma.weight.normal_(1.0, 0.5, generator=torch.Generator().manual_seed(2))
+                    m.beta.weight.normal_(0.0, 0.5, generator=torch.Generator().manual_seed(3))
         d = root / name
         d.mkdir(parents=True)
         save_generator(d / "model.safetensors", g, RunConfig(model=cfg, class_names=classes, data=name))
