@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gan_core.train.job import STOP_FILE
+
 ACTIVE = ("queued", "running", "stopping")
 
 
@@ -45,8 +47,6 @@ class Job:
     process: subprocess.Popen | None = None
 
     def request_stop(self) -> None:
-        from gan_core.train.job import STOP_FILE
-
         (self.run_dir / STOP_FILE).touch()
 
 
@@ -172,6 +172,7 @@ class JobManager:
             spec_file = job.run_dir / "job.json"
             try:
                 job.run_dir.mkdir(parents=True, exist_ok=True)
+                (job.run_dir / STOP_FILE).unlink(missing_ok=True)  # a Stop from an earlier session
                 spec_file.write_text(json.dumps(dict(job.spec, nice=self.nice)))
                 log = open(job.run_dir / "train.log", "ab")
                 with log:  # the child keeps its own handle

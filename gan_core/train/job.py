@@ -90,8 +90,7 @@ def main(argv: list[str]) -> int:
             os.nice(int(spec["nice"]))
         except OSError:
             pass
-    stop_file = Path(spec["run_dir"]) / STOP_FILE
-    stop_file.unlink(missing_ok=True)
+    stop_file = Path(spec["run_dir"]) / STOP_FILE  # whoever starts the job clears a stale one first
     state = run_job(spec, stop=stop_file.exists)
     return 0 if state in ("finished", "stopped") else 1
 
