@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gan_core import checkpoint
 from gan_core.checkpoint import LoadedGenerator
+from gan_core.device import default_device
 
 from ui.workspace import Workspace
 
@@ -95,7 +96,7 @@ class ModelRegistry:
             if stamp in self._cache:
                 self._cache.move_to_end(stamp)
                 return self._cache[stamp]
-        loaded = checkpoint.load_generator(entry.path)  # outside the lock: other models stay fast
+        loaded = checkpoint.load_generator(entry.path, default_device())  # outside the lock: others stay fast
         with self._lock:
             self._cache[stamp] = loaded
             while len(self._cache) > self.cache_size:

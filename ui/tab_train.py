@@ -11,6 +11,7 @@ import gradio as gr
 import numpy as np
 
 from gan_core.config import ModelConfig, PRESETS, TrainConfig, preset
+from gan_core.device import default_device
 from gan_core.errors import DatasetError
 from ui import run_view
 from ui.common import escape, guarded, require_client
@@ -261,7 +262,7 @@ def build(ctx) -> None:
             run_dir.mkdir(parents=True)
             shutil.copyfile(state["npz"], run_dir / "data.npz")
             spec = {"data": str(run_dir / "data.npz"), "model": model.to_dict(), "train": train.to_dict(),
-                    "data_name": state["name"], "threads": 2,
+                    "data_name": state["name"], "threads": 2, "device": str(default_device()),
                     "init_from": str(ctx.registry.entry(values["finetune"], client).path) if values.get("finetune") else "",
                     "command": "trained in the GAN Studio app"}
             _write_spec(run_dir, spec)
