@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import Row, median, print_rows
-from gan_core import latent, projection, video
+from gan_core import device, latent, projection, video
 from gan_core.config import ModelConfig
 from gan_core.models import build_models
 
@@ -50,7 +50,7 @@ def textured_dcgan(seed: int = 0) -> torch.nn.Module:
 def _torch_threads() -> int:
     """Half the cores, as the CLI uses: a full team of OpenMP threads spins at barriers
     whenever another process holds one of its cores (3-10x slower on a shared 2-core box)."""
-    return video.split_cores(len(os.sched_getaffinity(0)))[0]
+    return device.split_cores(len(os.sched_getaffinity(0)))[0]
 
 
 def _cpu_seconds() -> tuple[float, float]:
@@ -64,8 +64,8 @@ def render_fps(G: torch.nn.Module, seconds: float, fps: int = 30, size: int = 25
     MP4, end to end, set up as `python -m gan_core video` does it (cores split between G
     and x264). The CPU times show what the job costs whatever else the machine is doing."""
     n = round(seconds * fps)
-    torch_n, x264_n = video.split_cores(len(os.sched_getaffinity(0)))
-    with tempfile.TemporaryDirectory() as tmp, video.torch_threads(torch_n):
+    torch_n, x264_n = device.split_cores(len(os.sched_getaffinity(0)))
+    with tempfile.TemporaryDirectory() as tmp, device.torch_threads(torch_n):
         cpu0, t0 = _cpu_seconds(), time.perf_counter()
         keys = latent.seed_latents([1, 2, 3, 4], G.cfg.nz)
         z = latent.keyframe_loop(keys, latent.loop_positions(n), "slerp", "smoothstep")
@@ -79,7 +79,7 @@ def render_fps(G: torch.nn.Module, seconds: float, fps: int = 30, size: int = 25
 def live_fps(G: torch.nn.Module, frames: int, size: int = 256) -> float:
     """Frames per second a consumer pulls from the live iterator (after its first batch)."""
     stream = video.live_frames(G, seed=0, size=size, frames_per_key=60)
-    with video.torch_threads(_torch_threads()):
+    with device.torch_threads(_torch_threads()):
         next(stream)  # the first batch pays one-time set-up; a live view starts once
         t0 = time.perf_counter()
         for _ in range(frames):
@@ -92,7 +92,7 @@ def live_fps(G: torch.nn.Module, frames: int, size: int = 256) -> float:
 def project_seconds(G: torch.nn.Module) -> float:
     _, D = build_models(ModelConfig(res=64, nz=100, ngf=64), 0)
     target = latent.generate(G, latent.seed_latent(5, 100)[None], precision="fp32")[0]
-    with video.torch_threads(_torch_threads()):
+    with device.torch_threads(_torch_threads()):
         t0 = time.perf_counter()
         projection.project(G, target, steps=200, restarts=8, D=D.eval())
         return time.perf_counter() - t0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+from typing import Iterator
 
 import torch
 
@@ -52,5 +54,35 @@ def autocast(device: torch.device | str, dtype: torch.dtype | None):
     return torch.autocast(torch.device(device).type, dtype=dtype)
 
 
-def memory_format(device: torch.device | str, channels_last: bool) -> torch.memory_format:
-    return torch.channels_last if channels_last else torch.contiguous_format
+def available_cores() -> int:
+    """The CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def split_cores(cores: int) -> tuple[int, int]:
+    """(torch threads, encoder threads) for rendering while encoding on `cores` cores.
+
+    The generator and the encoder run at the same time, so they share the cores instead
+    of both asking for all of them: on 2 cores, one each.
+    """
+    torch_n = max(1, cores // 2)
+    return torch_n, max(1, cores - torch_n)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with `n` torch CPU threads, then restore the previous count.
+
+    Why: a team of two threads waits at barriers whenever another process (ffmpeg, the
+    training child) holds one of two cores, and tiny networks lose more to synchronisation
+    than they gain; one thread never waits. With the OpenMP builds of the Linux and Windows
+    wheels the setting is per calling thread, so other requests of the app keep theirs.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

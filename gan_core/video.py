@@ -13,7 +13,6 @@ complete; a failed or killed encode removes the temp file and reaps ffmpeg.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
@@ -140,35 +139,6 @@ def live_frames(
     walk = endless_walk(G.cfg.nz, seed, frames_per_key, interp, ease, truncation, chunk=batch_size)
     for z in walk:
         yield from render_walk_frames(G, z, y, size, filter, batch_size, precision)
-
-
-# ---------------------------------------------------------------------------- threads
-
-
-def split_cores(cores: int) -> tuple[int, int]:
-    """(torch threads, x264 threads) for rendering while encoding on `cores` cores.
-
-    The generator and the encoder run at the same time, so they share the cores instead
-    of both asking for all of them: on 2 cores, one each.
-    """
-    torch_n = max(1, cores // 2)
-    return torch_n, max(1, cores - torch_n)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int):
-    """Run torch's CPU ops on n threads for a while (process-wide: for a dedicated process).
-
-    Why: while ffmpeg encodes on one of two cores, a team of two torch threads spends its
-    time waiting at barriers for the core ffmpeg holds (measured: 3-4x more CPU time and
-    half the frame rate); a single thread never waits.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # ---------------------------------------------------------------------------- writing

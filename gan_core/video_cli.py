@@ -11,7 +11,6 @@ import argparse
 import io
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -22,14 +21,13 @@ from gan_core import latent, projection
 from gan_core.checkpoint import STATE_FILE, atomic_write_bytes, load_discriminator, load_generator
 from gan_core.cli import UserError
 from gan_core.config import PRECISIONS
+from gan_core.device import available_cores, split_cores, torch_threads
 from gan_core.sample_cli import class_input
 from gan_core.video import (
     FILTERS,
     render_walk_frames,
     resize_frames,
-    split_cores,
     timelapse,
-    torch_threads,
     write_gif,
     write_mp4,
     write_png,
@@ -108,13 +106,6 @@ def _walk_classes(spec: str | None, seeds: list[int], positions: torch.Tensor, c
     return latent.class_loop(classes, K, positions, ease)
 
 
-def _cores() -> int:
-    """The CPU cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 def run_video(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".mp4", ".gif"):
@@ -152,7 +143,7 @@ def run_video(args: argparse.Namespace) -> int:
         return render_walk_frames(G, z, y, precision=args.precision)
 
     written = []
-    torch_n, x264_n = split_cores(_cores())
+    torch_n, x264_n = split_cores(available_cores())
     if out.suffix.lower() == ".mp4":
         with torch_threads(torch_n):  # G on some cores, x264 on the others, at the same time
             written.append(write_mp4(frames(), out, args.fps, args.size, args.filter, crf=args.crf,
@@ -234,7 +225,7 @@ def run_project(args: argparse.Namespace) -> int:
     if args.class_ is not None:
         y = class_input(args.class_, 1, loaded.class_names, cfg.num_classes)[0]
     D = None if args.no_d else _find_discriminator(Path(args.ckpt))
-    with torch_threads(split_cores(_cores())[0]):  # half the cores: a full team stalls on shared ones
+    with torch_threads(split_cores(available_cores())[0]):  # half the cores: a full team stalls on shared ones
         result = projection.project(G, target, steps=args.steps, seed=args.seed, D=D, y=y,
                                 restarts=args.restarts, max_seconds=args.max_seconds)
     from safetensors.torch import save

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from gan_core.toy.config import ToyConfig
-from gan_core.toy.session import torch_threads
+from gan_core.device import torch_threads
 from gan_core.toy.trainer import ToyTrainer
 
 # The classic collapse: D trained 5 times per G step with a 3x larger learning rate and no

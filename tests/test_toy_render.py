@@ -21,7 +21,7 @@ from gan_core.toy.render import (
     render_curves,
     render_view,
 )
-from gan_core.toy.session import torch_threads
+from gan_core.device import torch_threads
 from gan_core.toy.trainer import ToyTrainer
 
 

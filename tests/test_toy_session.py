@@ -11,7 +11,8 @@ import torch
 from gan_core.errors import DatasetError
 from gan_core.toy.config import ToyConfig
 from gan_core.toy.render import ViewOptions
-from gan_core.toy.session import ToySession, torch_threads
+from gan_core.device import torch_threads
+from gan_core.toy.session import ToySession
 
 SMALL = ToyConfig(batch=32, layers=2, width=16)
 

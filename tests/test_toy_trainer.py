@@ -11,7 +11,7 @@ from gan_core.toy.config import ToyConfig
 from gan_core.toy.distributions import custom
 from gan_core.toy.models import ToyDiscriminator, ToyGenerator
 from gan_core.toy.render import render_view
-from gan_core.toy.session import torch_threads
+from gan_core.device import torch_threads
 from gan_core.toy.trainer import History, ToyTrainer
 
 TINY = dict(batch=32, layers=2, width=16)

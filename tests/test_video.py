@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_core import latent, video
+from gan_core import device, latent, video
 from gan_core.config import ModelConfig
 from gan_core.models import build_models
 
@@ -221,12 +221,12 @@ def test_mp4_refuses_other_extensions_and_empty_sources(tmp_path):
 
 
 def test_cores_are_split_between_the_generator_and_the_encoder():
-    assert video.split_cores(1) == (1, 1)
-    assert video.split_cores(2) == (1, 1)
-    assert video.split_cores(16) == (8, 8)
+    assert device.split_cores(1) == (1, 1)
+    assert device.split_cores(2) == (1, 1)
+    assert device.split_cores(16) == (8, 8)
     before = torch.get_num_threads()
     other = 3 if before != 3 else 2
-    with video.torch_threads(other):
+    with device.torch_threads(other):
         assert torch.get_num_threads() == other
     assert torch.get_num_threads() == before
 

@@ -21,7 +21,8 @@ from gan_core.errors import GanStudioError
 from gan_core.toy.config import ToyConfig
 from gan_core.toy.distributions import DISTRIBUTIONS, read_points_csv
 from gan_core.toy.render import ViewOptions, pixel_to_world, render_canvas
-from gan_core.toy.session import CANVAS_EXTENT, ToySession, torch_threads
+from gan_core.device import torch_threads
+from gan_core.toy.session import CANVAS_EXTENT, ToySession
 
 LOSS_CHOICES = ("ns", "minimax", "lsgan", "wgan", "hinge")
 PENALTY_CHOICES = ("none", "wgan-gp", "zero-gp", "r1")

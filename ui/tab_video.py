@@ -18,6 +18,7 @@ from PIL import Image
 
 from gan_core import latent
 from gan_core.errors import GanStudioError
+from gan_core.device import available_cores, split_cores, torch_threads
 from gan_core.video import live_frames, render_walk_frames, write_gif, write_mp4
 from ui.common import guarded, log, require_client
 from ui.tab_sample import check_float, check_int, class_of, load_model, model_picker, scratch_file
@@ -202,13 +203,15 @@ def make_render(ctx):
         n = max(2, round(seconds * fps))
         z, y = walk(n)  # (N, nz), (N, K) or None: small; the frames are made lazily
 
-        def frames():
-            for i, frame in enumerate(render_walk_frames(G, z, y, size=size)):
+        def frames():  # native size: ffmpeg upscales (nearest) on its way to yuv420p
+            for i, frame in enumerate(render_walk_frames(G, z, y)):
                 if i % 30 == 0:
                     progress(i / n)
                 yield frame
 
-        mp4 = write_mp4(frames(), scratch_file(ctx, client_id, "walk", ".mp4"), fps)
+        torch_n, x264_n = split_cores(available_cores())
+        with torch_threads(torch_n):  # G and x264 side by side, each on its own cores
+            mp4 = write_mp4(frames(), scratch_file(ctx, client_id, "walk", ".mp4"), fps, size=size, threads=x264_n)
         took = time.perf_counter() - t0
         status = ctx.tr(request, "video.status", frames=mp4.frames, fps=fps, w=mp4.width, h=mp4.height,
                         seconds=mp4.seconds, took=took, speed=mp4.seconds / max(took, 1e-6))

@@ -9,12 +9,9 @@ what happens.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from typing import Iterator
 
 import numpy as np
-import torch
 
 from gan_core.errors import DatasetError
 from gan_core.toy.config import ToyConfig
@@ -23,23 +20,6 @@ from gan_core.toy.render import ViewOptions, render_curves, render_view
 from gan_core.toy.trainer import ToyTrainer
 
 CANVAS_EXTENT = 3.0  # the click canvas shows [-3, 3]^2, the scale of ring8's view
-
-
-@contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with `n` torch CPU threads, then restore the previous count.
-
-    The tiny 2D networks lose more to thread synchronisation than they gain (on a busy
-    2-core machine 2 threads are several times slower than 1). With the OpenMP builds of
-    the Linux and Windows wheels the setting is per calling thread, so other requests of the
-    app keep theirs.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 class ToySession:
