@@ -86,3 +86,22 @@ def torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def describe(device: torch.device | str) -> str:
+    """A one-line description of the hardware, for model cards and benchmark tables."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA)"
+    name = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:  # Linux; elsewhere the generic name
+            name = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+    except OSError:
+        pass
+    import platform
+
+    threads = torch.get_num_threads()
+    bf16 = ", bf16 native" if cpu_bf16_is_fast() else ""
+    return (f"CPU {name or platform.machine()} ({available_cores()} cores{bf16}), "
+            f"{threads} torch thread{'s' if threads > 1 else ''}")

@@ -38,6 +38,9 @@ DATA_LICENCES = {
 }
 
 
+LICENCE_IDS = {"emoji": "ofl-1.1", "digits": "cc-by-4.0"}  # the model inherits its data's licence
+
+
 def builtin_name(run_cfg) -> str:
     return "emoji" if "emoji" in run_cfg.data else "digits"
 
@@ -61,10 +64,15 @@ def save_png(array_hwc: np.ndarray, path: Path) -> None:
     Image.fromarray(img).save(path)
 
 
-def main(model_dir: str, run_dir: str) -> int:
+def main(model_dir: str, run_dir: str, *flags: str) -> int:
+    """Flags: --card-only (rewrite the card from quality.json), --hardware TEXT (override the run's)."""
     model_dir, run_dir = Path(model_dir), Path(run_dir)
     name = model_dir.name
     loaded = checkpoint.load_generator(model_dir)
+    hardware = flags[flags.index("--hardware") + 1] if "--hardware" in flags else None
+    if "--card-only" in flags:
+        write_card(model_dir, run_dir, loaded, json.loads((model_dir / "quality.json").read_text()), hardware)
+        return 0
     g, cfg = loaded.generator, loaded.config
     m = cfg.model
     data = load_builtin(builtin_name(cfg), m.res)
@@ -101,24 +109,24 @@ def main(model_dir: str, run_dir: str) -> int:
         figures["KL(generated classes || real classes)"] = round(float(cov["kl"]), 4)
     (model_dir / "quality.json").write_text(json.dumps(figures, indent=2) + "\n")
 
-    write_card(model_dir, run_dir, loaded, figures)
+    write_card(model_dir, run_dir, loaded, figures, hardware)
     print(json.dumps(figures, indent=2))
     print(f"evaluated {name} in {time.time() - t0:.0f} s")
     return 0
 
 
-def write_card(model_dir: Path, run_dir: Path, loaded, figures: dict) -> None:
+def write_card(model_dir: Path, run_dir: Path, loaded, figures: dict, hardware: str | None = None) -> None:
     cfg = loaded.config
     m, t = cfg.model, cfg.train
     status = json.loads((run_dir / "status.json").read_text())
     card_src = (run_dir / "README.md").read_text()
     command = card_src.split("```bash\n", 1)[1].split("\n```", 1)[0] if "```bash" in card_src else ""
-    hardware = next((l.split("|")[2].strip() for l in card_src.splitlines() if l.startswith("| hardware")), "")
+    hardware = hardware or next((l.split("|")[2].strip() for l in card_src.splitlines() if l.startswith("| hardware")), "")
     rows = "\n".join(f"| {k} | {v} |" for k, v in figures.items())
     kind = f"class-conditional ({m.num_classes} classes: {', '.join(cfg.class_names)})" if m.conditional else "unconditional"
     text = f"""---
 library_name: gan-studio
-license: ofl-1.1
+license: {LICENCE_IDS[builtin_name(cfg)]}
 tags: [gan, dcgan, safetensors, gan-studio]
 ---
 
@@ -172,4 +180,4 @@ python -m gan_core video --ckpt checkpoints/{model_dir.name} --seeds 1,2,3 --sec
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:3]))
+    sys.exit(main(*sys.argv[1:]))

@@ -8,7 +8,6 @@ gains a grid per sample interval, `status.json` says where the run stands.
 from __future__ import annotations
 
 import json
-import platform
 import time
 from io import BytesIO
 from pathlib import Path
@@ -20,6 +19,7 @@ from PIL import Image
 
 from gan_core import checkpoint
 from gan_core.config import RunConfig
+from gan_core.device import describe
 from gan_core.train.card import write_model_card
 from gan_core.train.trainer import Callback, Trainer
 
@@ -50,12 +50,6 @@ def grid_image(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> n
 
 def grid_path(run_dir: Path, step: int) -> Path:
     return Path(run_dir) / SAMPLES_DIR / f"grid_{step:07d}.png"
-
-
-def hardware_description(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (CUDA)"
-    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
 
 
 class RunFolder(Callback):
@@ -129,7 +123,7 @@ class RunFolder(Callback):
         checkpoint.save_training_state(self.dir / checkpoint.STATE_FILE, trainer.state_tensors(), trainer.state_meta())
         checkpoint.save_run_config(self.dir, run_cfg)
         write_model_card(self.dir, run_cfg, trainer, command=self.command,
-                         hardware=hardware_description(trainer.device))
+                         hardware=describe(trainer.device))
 
     # -- callback hooks
 
