@@ -61,9 +61,12 @@ def build_demo(workspace_root: str | Path | None = None, *, limits=None, jobs=No
                 modules[name].build(ctx)
 
         def init_client(client_id):
-            sweep = workspace.sweep(busy=ctx.jobs.busy_clients())  # time-to-live sweep on each visit
-            del sweep
-            return client_id if workspace.valid(client_id) else workspace.new_client_id()
+            """This browser's id (new on a first visit); also sweeps idle clients' folders (TTL)."""
+            workspace.sweep(busy=ctx.jobs.busy_clients())
+            if not workspace.valid(client_id):
+                return workspace.new_client_id()
+            workspace.clean_scratch(client_id)  # downloads and videos of earlier visits
+            return client_id
 
         demo.load(init_client, inputs=[ctx.client], outputs=[ctx.client], queue=False, api_visibility="private")
     demo.ctx = ctx
