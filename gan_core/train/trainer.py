@@ -242,6 +242,8 @@ class Trainer:
         self._set_lr()
         self.G.train()
         self.D.train()
+        for block in list(self.D.blocks)[: self.cfg.freeze_d]:
+            block.eval()  # frozen all through: no batch-norm statistics, no spectral-norm power iteration
         for k in range(self.cfg.d_steps):
             real, y = self.next_batch()
             z = self.noise(real.shape[0])
