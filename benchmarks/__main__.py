@@ -25,11 +25,11 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true", help="a few minutes: fewer steps and repeats")
-    p.add_argument("--only", nargs="*", choices=["ingest", "train", "video"], help="run only these suites")
+    p.add_argument("--only", nargs="*", choices=["ingest", "train", "video", "playground"], help="run only these suites")
     args = p.parse_args(argv)
-    from benchmarks import ingest, train, video
+    from benchmarks import ingest, playground, train, video
 
-    suites = {"ingest": ingest.run, "train": train.run, "video": video.run}
+    suites = {"ingest": ingest.run, "train": train.run, "video": video.run, "playground": playground.run}
     rows = []
     t0 = time.time()
     for name, fn in suites.items():
