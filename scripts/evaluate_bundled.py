@@ -12,6 +12,7 @@ docs/images/NAME-classes.png (one row per class).
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -64,14 +65,21 @@ def save_png(array_hwc: np.ndarray, path: Path) -> None:
     Image.fromarray(img).save(path)
 
 
-def main(model_dir: str, run_dir: str, *flags: str) -> int:
-    """Flags: --card-only (rewrite the card from quality.json), --hardware TEXT (override the run's)."""
-    model_dir, run_dir = Path(model_dir), Path(run_dir)
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Evaluate a bundled model and write its card, grids and quality.json.")
+    p.add_argument("model_dir", type=Path, help="the exported model, e.g. checkpoints/emoji64")
+    p.add_argument("run_dir", type=Path, help="the run it was exported from, e.g. runs/bundled/emoji64")
+    p.add_argument("--card-only", action="store_true", help="rewrite the card from quality.json; measure nothing")
+    p.add_argument("--hardware", help="the hardware line of the card (default: the run's)")
+    p.add_argument("--command", help="the training command that reproduces it (default: the run's)")
+    p.add_argument("--history", default="", help="a line on how the run went (interruptions, resumes)")
+    args = p.parse_args(argv)
+    model_dir, run_dir = args.model_dir, args.run_dir
     name = model_dir.name
     loaded = checkpoint.load_generator(model_dir)
-    hardware = flags[flags.index("--hardware") + 1] if "--hardware" in flags else None
-    if "--card-only" in flags:
-        write_card(model_dir, run_dir, loaded, json.loads((model_dir / "quality.json").read_text()), hardware)
+    card = dict(hardware=args.hardware, command=args.command, history=args.history)
+    if args.card_only:
+        write_card(model_dir, run_dir, loaded, json.loads((model_dir / "quality.json").read_text()), **card)
         return 0
     g, cfg = loaded.generator, loaded.config
     m = cfg.model
@@ -109,18 +117,20 @@ def main(model_dir: str, run_dir: str, *flags: str) -> int:
         figures["KL(generated classes || real classes)"] = round(float(cov["kl"]), 4)
     (model_dir / "quality.json").write_text(json.dumps(figures, indent=2) + "\n")
 
-    write_card(model_dir, run_dir, loaded, figures, hardware)
+    write_card(model_dir, run_dir, loaded, figures, **card)
     print(json.dumps(figures, indent=2))
     print(f"evaluated {name} in {time.time() - t0:.0f} s")
     return 0
 
 
-def write_card(model_dir: Path, run_dir: Path, loaded, figures: dict, hardware: str | None = None) -> None:
+def write_card(model_dir: Path, run_dir: Path, loaded, figures: dict, hardware: str | None = None,
+               command: str | None = None, history: str = "") -> None:
     cfg = loaded.config
     m, t = cfg.model, cfg.train
     status = json.loads((run_dir / "status.json").read_text())
     card_src = (run_dir / "README.md").read_text()
-    command = card_src.split("```bash\n", 1)[1].split("\n```", 1)[0] if "```bash" in card_src else ""
+    if not command:
+        command = card_src.split("```bash\n", 1)[1].split("\n```", 1)[0] if "```bash" in card_src else ""
     hardware = hardware or next((l.split("|")[2].strip() for l in card_src.splitlines() if l.startswith("| hardware")), "")
     rows = "\n".join(f"| {k} | {v} |" for k, v in figures.items())
     kind = f"class-conditional ({m.num_classes} classes: {', '.join(cfg.class_names)})" if m.conditional else "unconditional"
@@ -146,7 +156,7 @@ A {kind} DCGAN-family generator at {m.res} px, trained by GAN Studio's own train
 | optimiser | Adam lr G {t.lr_g} / D {t.lr_d}, betas ({t.beta1}, {t.beta2}), batch {t.batch_size} |
 | steps | {status["step"]:,} |
 | training time | {_fmt_seconds(status["elapsed"])} |
-| hardware | {hardware} |
+| hardware | {hardware} |{chr(10) + "| history | " + history + " |" if history else ""}
 | weights | float16 (model.safetensors: EMA generator; discriminator.safetensors: D, for fine-tuning) |
 
 ## Reproduce
@@ -180,4 +190,4 @@ python -m gan_core video --ckpt checkpoints/{model_dir.name} --seeds 1,2,3 --sec
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:]))
+    sys.exit(main())
