@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -11,6 +13,38 @@ import torch
 from gan_core.checkpoint import save_generator
 from gan_core.config import ModelConfig, RunConfig
 from gan_core.models import build_models
+
+
+# Debian's chromium, never a downloaded browser; these flags keep it offline and quiet.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@contextmanager
+def launch_chromium(*extra_args: str):
+    """Yield a Playwright browser on Debian's chromium; fail (never skip) when it is missing."""
+    import pytest
+    from playwright.sync_api import sync_playwright
+
+    exe = shutil.which("chromium")
+    if exe is None:
+        pytest.fail("Debian's chromium is not installed (apt-get install chromium; scripts/test.sh does it)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=[*CHROMIUM_ARGS, *extra_args])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def wait_until(predicate, timeout: float = 60, interval: float = 0.2) -> bool:
+    """Poll `predicate` until it is true (True) or `timeout` seconds pass (False)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
 
 
 def free_port() -> int:

@@ -8,27 +8,18 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
+from apphelpers import free_port, launch_chromium, wait_until
 from test_browser_tabs import SHOTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = SHOTS / "playground.png"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +33,7 @@ def app_url():
     with gr.Blocks() as demo:
         with gr.Tab(i18n("playground.title")):
             playground.build(AppContext(t=i18n))
-    port = _free_port()
+    port = free_port()
     demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, i18n=i18n,
                         quiet=True)
     try:
@@ -53,17 +44,8 @@ def app_url():
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    exe = shutil.which("chromium")
-    if exe is None:
-        pytest.skip("Debian chromium is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with launch_chromium() as b:
+        yield b
 
 
 def _step(page, run: str = "a") -> int:
@@ -71,12 +53,7 @@ def _step(page, run: str = "a") -> int:
 
 
 def _wait_for(predicate, timeout: float, what: str) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    assert wait_until(predicate, timeout), f"timed out after {timeout:.0f} s waiting for {what}"
 
 
 def _view(page, run: str = "a") -> bytes:
@@ -157,22 +134,13 @@ def test_the_tab_follows_the_browser_language_and_the_screenshot_is_saved(app_ur
     _wait_for(lambda: _step(page, "b") > 0, 60, "both runs to start")
     # the README's picture wants 800 steps; a plain test run only needs both runs moving
     target = 800 if os.environ.get("GAN_STUDIO_SCREENSHOTS") else 40
-    _reached(lambda: _step(page, "b") >= target, 240)
+    wait_until(lambda: _step(page, "b") >= target, 240)
     page.click("#pg-pause")
     time.sleep(1.5)
     assert _step(page, "a") == _step(page, "b") > 0  # same data, seed and pace: only settings differ
     _save_small_png(page.screenshot(full_page=False), SCREENSHOT)
     assert SCREENSHOT.stat().st_size > 10_000
     page.close()
-
-
-def _reached(predicate, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def _save_small_png(png: bytes, path: Path) -> None:

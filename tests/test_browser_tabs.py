@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from apphelpers import make_checkpoints, running_app
+from apphelpers import launch_chromium, make_checkpoints, running_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -23,8 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # README screenshots are written only when asked (GAN_STUDIO_SCREENSHOTS=docs/screenshots), so
 # a test run leaves the tree clean; otherwise they go to the temp folder, still exercised.
 SHOTS = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS") or Path(tempfile.gettempdir()) / "gan-studio-screenshots")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
 
 
 def checkpoints_for(tmp: Path) -> Path:
@@ -58,14 +56,8 @@ def app_url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    exe = shutil.which("chromium")
-    if exe is None:
-        pytest.fail("Debian's chromium is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+    with launch_chromium("--autoplay-policy=no-user-gesture-required") as b:
         yield b
-        b.close()
 
 
 def open_app(browser, url: str, locale: str = "en-US"):

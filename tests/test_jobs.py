@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from apphelpers import wait_until
 from conftest import tiny_model, tiny_train, two_mode_set
 from ui.jobs import JobError, JobManager
 
@@ -17,15 +18,6 @@ def spec(tmp_path, name):
     return {"data": str(data), "model": tiny_model().to_dict(),
             "train": tiny_train(steps=100000, sample_every=50, ckpt_every=1000, log_every=10).to_dict(),
             "threads": 1}
-
-
-def wait(pred, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_one_slot_a_bounded_queue_and_one_run_per_client(tmp_path):
@@ -43,15 +35,15 @@ def test_one_slot_a_bounded_queue_and_one_run_per_client(tmp_path):
             jobs.submit(c, tmp_path / "c", spec(tmp_path, "c"))
         assert e.value.key == "jobs.queue_full" and time.perf_counter() - t0 < 1.0  # refused at once
 
-        assert wait(lambda: (tmp_path / "a" / "metrics.jsonl").is_file())  # a trains in its own process
+        assert wait_until(lambda: (tmp_path / "a" / "metrics.jsonl").is_file())  # a trains in its own process
         assert jobs.stop(a)
-        assert wait(lambda: jobs.status(a)["state"] == "stopped")
+        assert wait_until(lambda: jobs.status(a)["state"] == "stopped")
         status = json.loads((tmp_path / "a" / "status.json").read_text())
         assert status["state"] == "stopped" and (tmp_path / "a" / "model.safetensors").is_file()
-        assert wait(lambda: jobs.status(b)["state"] == "running")  # the queue moves on
+        assert wait_until(lambda: jobs.status(b)["state"] == "running")  # the queue moves on
 
         assert jobs.stop(b)
-        assert wait(lambda: jobs.status(b)["state"] in ("stopped", "finished"))
+        assert wait_until(lambda: jobs.status(b)["state"] in ("stopped", "finished"))
     finally:
         jobs.shutdown()
     assert not jobs.busy_clients()
@@ -75,7 +67,7 @@ def test_a_failing_run_reports_a_plain_message(tmp_path):
         bad = spec(tmp_path, "a")
         bad["model"]["res"] = 32  # the data is 16 px
         jobs.submit("a" * 32, tmp_path / "a", bad)
-        assert wait(lambda: jobs.status("a" * 32)["state"] == "error")
+        assert wait_until(lambda: jobs.status("a" * 32)["state"] == "error")
         assert "expects" in jobs.status("a" * 32)["message"]
     finally:
         jobs.shutdown()
