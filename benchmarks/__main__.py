@@ -13,13 +13,10 @@ from benchmarks.common import print_rows
 def machine() -> str:
     import torch
 
-    from gan_core.device import cpu_bf16_is_fast
+    from gan_core.device import describe
 
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor()) \
-        if sys.platform.startswith("linux") else platform.processor()
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{cpu}, {torch.get_num_threads()} threads, bf16 {'native' if cpu_bf16_is_fast() else 'not native'}, "
-            f"{gpu}; torch {torch.__version__}, Python {platform.python_version()}")
+    gpu = describe("cuda") if torch.cuda.is_available() else "no GPU"
+    return f"{describe('cpu')}; {gpu}; torch {torch.__version__}, Python {platform.python_version()}"
 
 
 def main(argv: list[str] | None = None) -> int:

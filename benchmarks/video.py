@@ -50,7 +50,7 @@ def textured_dcgan(seed: int = 0) -> torch.nn.Module:
 def _torch_threads() -> int:
     """Half the cores, as the CLI uses: a full team of OpenMP threads spins at barriers
     whenever another process holds one of its cores (3-10x slower on a shared 2-core box)."""
-    return device.split_cores(len(os.sched_getaffinity(0)))[0]
+    return device.split_cores(device.available_cores())[0]
 
 
 def _cpu_seconds() -> tuple[float, float]:
@@ -64,7 +64,7 @@ def render_fps(G: torch.nn.Module, seconds: float, fps: int = 30, size: int = 25
     MP4, end to end, set up as `python -m gan_core video` does it (cores split between G
     and x264). The CPU times show what the job costs whatever else the machine is doing."""
     n = round(seconds * fps)
-    torch_n, x264_n = device.split_cores(len(os.sched_getaffinity(0)))
+    torch_n, x264_n = device.split_cores(device.available_cores())
     with tempfile.TemporaryDirectory() as tmp, device.torch_threads(torch_n):
         cpu0, t0 = _cpu_seconds(), time.perf_counter()
         keys = latent.seed_latents([1, 2, 3, 4], G.cfg.nz)
@@ -120,7 +120,7 @@ def run(quick: bool = False) -> list[Row]:
 
 
 if __name__ == "__main__":
-    print(f"cores: {len(os.sched_getaffinity(0))}, load average before: {os.getloadavg()[0]:.1f}, precision: "
+    print(f"cores: {device.available_cores()}, load average before: {os.getloadavg()[0]:.1f}, precision: "
           f"{'bf16' if latent.resolve_precision('auto', 'cpu') else 'fp32'}")  # fmt: skip
     rows = run(quick="--quick" in sys.argv)
     print_rows(rows)

@@ -13,7 +13,7 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from apphelpers import running_app
+from apphelpers import running_app, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -58,14 +58,14 @@ def status(client: Client, client_id: str) -> str:
 
 
 def wait_for(client: Client, client_id: str, words: tuple[str, ...], timeout: float = 180) -> str:
-    deadline = time.time() + timeout
-    seen = ""
-    while time.time() < deadline:
-        seen = status(client, client_id)
-        if any(w in seen for w in words):
-            return seen
-        time.sleep(1.0)
-    raise AssertionError(f"status never showed {words}; last: {seen!r}")
+    seen = [""]
+
+    def shown() -> bool:
+        seen[0] = status(client, client_id)
+        return any(w in seen[0] for w in words)
+
+    assert wait_until(shown, timeout, interval=1.0), f"status never showed {words}; last: {seen[0]!r}"
+    return seen[0]
 
 
 def test_upload_train_watch_and_finish(app, tmp_path):
@@ -114,12 +114,11 @@ def test_stop_ends_a_run_within_seconds_and_resume_continues(app, tmp_path):
     assert "Stopped at step" in status(Client(url, verbose=False), client)
 
     c.predict(client, 5, api_name="/resume_training")
-    deadline = time.time() + 120
-    while time.time() < deadline:  # the resumed run trains past where it stopped
+    def past_the_stop() -> bool:  # the resumed run trains past where it stopped
         text = status(c, client)
-        if text.startswith("Training: step") and int(text.split("step ")[1].split()[0]) > stopped_at:
-            break
-        time.sleep(1.0)
+        return text.startswith("Training: step") and int(text.split("step ")[1].split()[0]) > stopped_at
+
+    wait_until(past_the_stop, 120, interval=1.0)
     c.predict(client, api_name="/stop_training")
     text = wait_for(c, client, ("Stopped at step",), timeout=60)
     assert int(text.split("Stopped at step ")[1].split()[0]) > stopped_at

@@ -51,7 +51,7 @@ def _adapt(key: str, shape: tuple[int, ...], tensors: dict[str, torch.Tensor]) -
     src = tensors.get(key)
     if src is not None and tuple(src.shape) == shape:
         return src, ""
-    head, _, leaf = key.rpartition(".")
+    head = key.rpartition(".")[0]
     for own, twin in _BN_TWINS.items():  # conditional <-> unconditional batch norm
         if key.endswith("." + own) and f"{head}.{twin}" in tensors:
             t = tensors[f"{head}.{twin}"]
