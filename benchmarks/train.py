@@ -61,7 +61,13 @@ def stacked_folder(n: int = 10_000) -> Path:
     return root
 
 
-def ours_images_per_s(data_dir: Path, res: int, steps: int, warmup: int = 3, preset_name: str = "dcgan") -> float:
+def _sync(device: str) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def ours_images_per_s(data_dir: Path, res: int, steps: int, warmup: int = 3, preset_name: str = "dcgan",
+                      device: str = "cpu") -> float:
     from gan_core.config import DataConfig, preset
     from gan_core.data.ingest import load_images
     from gan_core.train import Trainer
@@ -69,39 +75,45 @@ def ours_images_per_s(data_dir: Path, res: int, steps: int, warmup: int = 3, pre
     data, _ = load_images(data_dir, DataConfig(res=res))
     model, train = preset(preset_name)
     model = model.replace(res=res, channels=data.channels)
-    trainer = Trainer(model, train.replace(precision="auto"), data)
+    trainer = Trainer(model, train.replace(precision="auto"), data, device=torch.device(device))
     for _ in range(warmup):
         trainer.train_step()
+    _sync(device)
     t0 = time.perf_counter()
     for _ in range(steps):
         trainer.train_step()
+    _sync(device)
     return steps * train.batch_size / (time.perf_counter() - t0)
 
 
-def baseline_compute_only(res: int, steps: int, warmup: int = 3) -> float:
+def baseline_compute_only(res: int, steps: int, warmup: int = 3, device: str = "cpu") -> float:
     """The baseline's update on batches already in memory: its compute alone, no input pipeline."""
     from benchmarks.baseline_dcgan import Discriminator, Generator, weights_init
 
     g, d = Generator(res=res), Discriminator(res=res)
     g.apply(weights_init)
     d.apply(weights_init)
+    g.to(device)
+    d.to(device)
     crit = torch.nn.BCELoss()
     og = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999))
     od = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
-    real = torch.rand(64, 3, res, res) * 2 - 1
-    ones, zeros = torch.ones(64), torch.zeros(64)
+    real = torch.rand(64, 3, res, res, device=device) * 2 - 1
+    ones, zeros = torch.ones(64, device=device), torch.zeros(64, device=device)
     t0 = 0.0
     for i in range(warmup + steps):
         if i == warmup:
+            _sync(device)
             t0 = time.perf_counter()
         d.zero_grad()
         crit(d(real), ones).backward()
-        fake = g(torch.randn(64, 100, 1, 1))
+        fake = g(torch.randn(64, 100, 1, 1, device=device))
         crit(d(fake.detach()), zeros).backward()
         od.step()
         g.zero_grad()
         crit(d(fake), ones).backward()
         og.step()
+    _sync(device)
     return steps * 64 / (time.perf_counter() - t0)
 
 

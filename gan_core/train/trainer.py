@@ -92,6 +92,8 @@ class Trainer:
         self.stop = stop or (lambda: False)
         self.amp_dtype = resolve_precision(train_cfg.precision, self.device)
         self.mem_format = torch.channels_last if train_cfg.channels_last else torch.contiguous_format
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes every step: let cuDNN pick its fastest kernels
 
         seed = train_cfg.seed
         self.G, self.D = build_models(model_cfg, seed)
