@@ -142,7 +142,7 @@ tags: [gan, dcgan, safetensors, gan-studio]
 
 # {model_dir.name}
 
-A {kind} DCGAN-family generator at {m.res} px, trained by GAN Studio's own training code
+{"An" if kind.startswith("unconditional") else "A"} {kind} DCGAN-family generator at {m.res} px, trained by GAN Studio's own training code
 (`python -m gan_core train`) on CPU.
 
 ![samples, seeds 0-63](samples/grid.png)
