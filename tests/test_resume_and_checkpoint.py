@@ -44,6 +44,38 @@ def test_resume_is_exact(tmp_path, two_modes, precision):
     assert_same_state(straight, resumed)
 
 
+def _resume(run_dir, cfg, data, steps=None) -> Trainer:
+    tensors, meta = checkpoint.load_training_state(run_dir)
+    t = Trainer(tiny_model(), cfg, data, callbacks=[RunFolder(run_dir)])
+    t.restore(tensors, meta)
+    list(t.run(steps=steps))
+    return t
+
+
+def test_resuming_an_older_checkpoint_forgets_the_steps_after_it(tmp_path, two_modes):
+    """A run killed between checkpoints went on past its last one; resuming replays those steps once."""
+    cfg = tiny_train(steps=10, ema=0.9, sample_every=2, ckpt_every=100)
+    straight = tmp_path / "straight"
+    list(Trainer(tiny_model(), cfg, two_modes, callbacks=[RunFolder(straight)]).run())
+
+    run = tmp_path / "run"
+    list(Trainer(tiny_model(), cfg, two_modes, callbacks=[RunFolder(run)]).run(steps=5))
+    at_5 = (run / "training_state.safetensors").read_bytes()
+    _resume(run, cfg, two_modes, steps=9)  # trains on to step 9 ...
+    (run / "training_state.safetensors").write_bytes(at_5)  # ... and is killed: the last checkpoint is step 5
+    assert (run / "samples" / "grid_0000008.png").exists()
+    _resume(run, cfg, two_modes)
+
+    def records(folder):
+        return [{k: v for k, v in json.loads(line).items() if k not in ("images_per_s", "elapsed", "eta")}
+                for line in (folder / "metrics.jsonl").read_text().splitlines()]
+
+    assert [r["step"] for r in records(run)] == list(range(1, 11))
+    assert records(run) == records(straight)  # exact resume, each step once
+    grids = sorted(p.name for p in (run / "samples").glob("grid_*.png"))
+    assert grids == [f"grid_{s:07d}.png" for s in (0, 2, 4, 5, 6, 8, 10)]  # 5: where the first sitting stopped
+
+
 def test_run_folder_has_the_hub_layout_and_loads(tmp_path, two_modes):
     t = Trainer(tiny_model(), tiny_train(steps=10, ema=0.9), two_modes, callbacks=[RunFolder(tmp_path, command="python -m gan_core train ...")])
     list(t.run())

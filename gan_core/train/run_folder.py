@@ -48,6 +48,14 @@ def grid_image(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> n
     return out
 
 
+def _line_step(line: str) -> int:
+    """The step of one metrics.jsonl line; 0 (kept) for a line that is not a metrics record."""
+    try:
+        return int(json.loads(line).get("step", 0))
+    except (ValueError, TypeError, AttributeError):
+        return 0
+
+
 def grid_path(run_dir: Path, step: int) -> Path:
     return Path(run_dir) / SAMPLES_DIR / f"grid_{step:07d}.png"
 
@@ -135,9 +143,28 @@ class RunFolder(Callback):
             checkpoint.cleanup_temp_files(folder)
         checkpoint.save_run_config(self.dir, self.run_config(trainer))
         self._t_start = time.time()
+        if trainer.step > 0:
+            self._forget_after(trainer.step)
         if trainer.step == 0:
             self.save_grid(trainer)  # step 0: what the untrained G makes
         self.write_status(trainer, "running")
+
+    def _forget_after(self, step: int) -> None:
+        """Resuming at `step`: drop the metrics lines and grids of steps after it.
+
+        A run killed between checkpoints had gone on past its last checkpoint; resuming
+        replays those steps, so without this their lines would appear twice and the newest
+        grid (the one export copies) would come from the discarded steps.
+        """
+        metrics = self.dir / METRICS_FILE
+        if metrics.exists():
+            lines = metrics.read_text(encoding="utf-8", errors="replace").splitlines()
+            kept = [line for line in lines if _line_step(line) <= step]
+            if len(kept) != len(lines):
+                checkpoint.atomic_write_text(metrics, "".join(line + "\n" for line in kept))
+        for grid in (self.dir / SAMPLES_DIR).glob("grid_*.png"):
+            if grid.stem[5:].isdigit() and int(grid.stem[5:]) > step:
+                grid.unlink(missing_ok=True)
 
     def on_step(self, trainer: Trainer, m: dict[str, Any]) -> None:
         if not trainer.dist.is_main:
