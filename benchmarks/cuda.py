@@ -11,12 +11,10 @@ Command: `python -m benchmarks.cuda` (`--quick`: fewer steps, one repeat).
 from __future__ import annotations
 
 import argparse
-import time
-
 import torch
 
 from benchmarks.common import Row, median, print_rows
-from benchmarks.train import baseline_compute_only, emoji_folder, ours_images_per_s
+from benchmarks.train import baseline_compute_only, emoji_folder, ours_images_per_s, sampling_ms
 
 
 def throughput_rows(quick: bool) -> list[Row]:
@@ -35,30 +33,8 @@ def throughput_rows(quick: bool) -> list[Row]:
 
 
 def sampling_rows(quick: bool) -> list[Row]:
-    from benchmarks.baseline_dcgan import Generator as BaseG
-    from benchmarks.baseline_dcgan import weights_init
-    from gan_core.config import preset
-    from gan_core.latent import generate, seed_latents
-    from gan_core.models import build_models
-
-    g, _ = build_models(preset("dcgan")[0])
-    g.eval().to("cuda")
-    base = BaseG()
-    base.apply(weights_init)
-    base.to("cuda")
-    z = seed_latents(range(256), 100)
-    reps = 5 if quick else 30
-    ours, theirs = [], []
-    for _ in range(reps + 3):
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        generate(g, z)  # returns uint8 on the CPU: the copy back is timed
-        ours.append(time.perf_counter() - t0)
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        base(z.to("cuda").view(256, 100, 1, 1)).cpu()  # the example's way: train mode, autograd on, fp32
-        theirs.append(time.perf_counter() - t0)
-    return [Row("GPU sample 256 images at 64 px (ms)", 1000 * median(ours[3:]), 1000 * median(theirs[3:]), "ms",
+    ours, theirs = sampling_ms(256, 5 if quick else 30, device="cuda")
+    return [Row("GPU sample 256 images at 64 px (ms)", ours, theirs, "ms",
                 higher_is_better=False, notes="both copied back to the CPU: uint8 vs float")]
 
 

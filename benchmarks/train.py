@@ -225,30 +225,39 @@ def time_to_quality_rows(quick: bool) -> list[Row]:
 # ---------------------------------------------------------------------------- sampling, memory
 
 
-def sampling_rows(quick: bool) -> list[Row]:
+def sampling_ms(n: int, reps: int, device: str = "cpu") -> tuple[float, float]:
+    """Median ms to sample `n` images at 64 px: ours (dcgan-size G, uint8 out on the CPU) and
+    the example's way (train mode, autograd on, fp32, float out), alternating."""
     from benchmarks.baseline_dcgan import Generator as BaseG
     from benchmarks.baseline_dcgan import weights_init
     from gan_core.config import preset
     from gan_core.latent import generate, seed_latents
     from gan_core.models import build_models
 
-    torch.set_num_threads(2)
     g, _ = build_models(preset("dcgan")[0])
-    g.eval()
+    g.eval().to(device)
     base = BaseG()
     base.apply(weights_init)
-    z = seed_latents(range(64), 100)
-    reps = 5 if quick else 15
+    base.to(device)
+    z = seed_latents(range(n), 100)
     ours, theirs = [], []
     for _ in range(reps + 2):
+        _sync(device)
         t0 = time.perf_counter()
         generate(g, z)
         ours.append(time.perf_counter() - t0)
+        _sync(device)
         t0 = time.perf_counter()
-        base(z.view(64, 100, 1, 1))  # the example's way: train mode, autograd on, fp32
+        base(z.to(device).view(n, 100, 1, 1)).cpu()
         theirs.append(time.perf_counter() - t0)
-    return [Row("sample 64 images at 64 px (ms)", 1000 * median(ours[2:]), 1000 * median(theirs[2:]), "ms",
-                higher_is_better=False, notes="uint8 out vs float tensor out")]
+    return 1000 * median(ours[2:]), 1000 * median(theirs[2:])
+
+
+def sampling_rows(quick: bool) -> list[Row]:
+    torch.set_num_threads(2)
+    ours, theirs = sampling_ms(64, 5 if quick else 15)
+    return [Row("sample 64 images at 64 px (ms)", ours, theirs, "ms",
+                higher_is_better=False, notes="uint8 images out vs float tensor out")]
 
 
 _MEM_OURS = """

@@ -22,6 +22,7 @@ from gan_core.config import RunConfig
 from gan_core.device import describe
 from gan_core.train.card import write_model_card
 from gan_core.train.trainer import Callback, Trainer
+from gan_core.video import grid_files
 
 STATUS_FILE = "status.json"
 METRICS_FILE = "metrics.jsonl"
@@ -143,10 +144,10 @@ class RunFolder(Callback):
             checkpoint.cleanup_temp_files(folder)
         checkpoint.save_run_config(self.dir, self.run_config(trainer))
         self._t_start = time.time()
-        if trainer.step > 0:
-            self._forget_after(trainer.step)
         if trainer.step == 0:
             self.save_grid(trainer)  # step 0: what the untrained G makes
+        else:
+            self._forget_after(trainer.step)
         self.write_status(trainer, "running")
 
     def _forget_after(self, step: int) -> None:
@@ -162,8 +163,8 @@ class RunFolder(Callback):
             kept = [line for line in lines if _line_step(line) <= step]
             if len(kept) != len(lines):
                 checkpoint.atomic_write_text(metrics, "".join(line + "\n" for line in kept))
-        for grid in (self.dir / SAMPLES_DIR).glob("grid_*.png"):
-            if grid.stem[5:].isdigit() and int(grid.stem[5:]) > step:
+        for grid_step, grid in grid_files(self.dir):
+            if grid_step > step:
                 grid.unlink(missing_ok=True)
 
     def on_step(self, trainer: Trainer, m: dict[str, Any]) -> None:
