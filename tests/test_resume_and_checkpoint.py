@@ -102,6 +102,27 @@ def test_half_precision_checkpoint_round_trips(tmp_path):
     assert torch.allclose(loaded.to_img.weight, g.to_img.weight, atol=1e-3)
 
 
+def test_export_makes_a_small_shareable_folder_that_loads_and_fine_tunes(tmp_path, two_modes):
+    from gan_core.train.export import export_run
+
+    run = tmp_path / "run"
+    t = Trainer(tiny_model(), tiny_train(steps=10, ema=0.9), two_modes, callbacks=[RunFolder(run)])
+    list(t.run())
+    (run / "samples" / "grid_0000100.png.part").write_bytes(b"")  # a half-written grid is not a grid
+    out = export_run(run, tmp_path / "out", half=True)
+    names = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
+    assert names == {"model.safetensors", checkpoint.D_FILE, "config.json", "README.md", "metrics.jsonl",
+                     "samples/grid_0000010.png"}  # the latest grid only; no optimiser state
+    loaded = checkpoint.load_generator(out).generator
+    with torch.no_grad():
+        assert torch.allclose(loaded(t.fixed_z), t.sample_fixed(), atol=2e-2)  # float16 weights
+    trained = t.D.state_dict()
+    for k, v in checkpoint.load_discriminator(out).state_dict().items():  # FreezeD fine-tuning needs D
+        assert torch.allclose(v.float(), trained[k].float(), atol=1e-2), k
+    export_run(run, out)  # exporting again replaces the folder whole
+    assert not list(tmp_path.glob(".*export"))
+
+
 def test_non_finite_weights_are_never_saved(tmp_path):
     g, _ = build_models(tiny_model())
     with torch.no_grad():

@@ -13,7 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from gan_core.train.run_folder import METRICS_FILE, SAMPLES_DIR, SIGNALS_FILE, STATUS_FILE, WEIGHTS_FILE
+from gan_core.train.run_folder import METRICS_FILE, SIGNALS_FILE, STATUS_FILE, WEIGHTS_FILE
+from gan_core.video import grid_files
 
 MAX_POINTS = 400  # points per plotted series: enough to see trends, cheap to send every tick
 
@@ -60,8 +61,8 @@ def long_table(rows: list[dict[str, Any]], series: dict[str, str]) -> pd.DataFra
 
 
 def latest_grid(run_dir: Path) -> Path | None:
-    grids = sorted((Path(run_dir) / SAMPLES_DIR).glob("grid_*.png"))
-    return grids[-1] if grids else None
+    grids = grid_files(run_dir)
+    return grids[-1][1] if grids else None
 
 
 def read_weights(run_dir: Path) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import gradio as gr
 from gan_core import checkpoint
 from gan_core.config import ConfigError, RunConfig
 from gan_core.errors import CheckpointError
+from gan_core.video import grid_files
 from ui.common import escape, guarded, require_client
 
 PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".tar", ".zip"}
@@ -158,8 +159,8 @@ def card_parts(folder: Path, card: Path | None) -> tuple[str, Path | None]:
                 break
         text = MD_IMAGE_RE.sub("", text).strip()
     if image is None:
-        grids = sorted((folder / "samples").glob("grid_*.png")) if (folder / "samples").is_dir() else []
-        image = grids[-1] if grids else None
+        grids = grid_files(folder)
+        image = grids[-1][1] if grids else None
     return text, image
 
 
@@ -209,8 +210,7 @@ def export_zip(folder: Path, out: Path) -> Path:
             cfg = run_config_of(folder / checkpoint.MODEL_FILE)
             if cfg is not None:
                 zf.writestr(checkpoint.CONFIG_FILE, cfg.to_json() + "\n")
-        grids = sorted((folder / "samples").glob("grid_*.png")) if (folder / "samples").is_dir() else []
-        for p in grids[-MAX_EXPORT_GRIDS:]:
+        for _, p in grid_files(folder)[-MAX_EXPORT_GRIDS:]:
             if _inside(folder, f"samples/{p.name}") is not None:
                 zf.write(p, f"samples/{p.name}", compress_type=zipfile.ZIP_STORED)
     checkpoint.atomic_write_bytes(out, buf.getvalue())

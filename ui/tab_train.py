@@ -13,6 +13,7 @@ import numpy as np
 from gan_core.config import ModelConfig, PRESETS, TrainConfig, preset
 from gan_core.device import default_device
 from gan_core.errors import DatasetError
+from gan_core.video import grid_files
 from ui import run_view
 from ui.common import escape, guarded, require_client
 from ui.train_strings import STRINGS  # noqa: F401  (the app merges every tab's STRINGS)
@@ -315,7 +316,7 @@ def build(ctx) -> None:
                          "training_state.safetensors", "neighbours.png"):
                 if (run_dir / name).is_file():
                     z.write(run_dir / name, f"{run_dir.name}/{name}")
-            for g in sorted((run_dir / "samples").glob("grid_*.png")):
+            for _, g in grid_files(run_dir):
                 z.write(g, f"{run_dir.name}/samples/{g.name}")
         single = out / f"{run_dir.name}.safetensors"
         shutil.copyfile(run_dir / "model.safetensors", single)

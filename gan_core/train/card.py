@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from gan_core import checkpoint
 from gan_core.config import RunConfig
+from gan_core.video import grid_files
 
 if TYPE_CHECKING:
     from gan_core.train.trainer import Trainer
@@ -26,7 +27,7 @@ def write_model_card(
     m, t = run_cfg.model, run_cfg.train
     kind = f"class-conditional ({m.num_classes} classes)" if m.conditional else "unconditional"
     classes = ", ".join(run_cfg.class_names[:20]) + (" ..." if len(run_cfg.class_names) > 20 else "")
-    grids = sorted((Path(run_dir) / "samples").glob("grid_*.png"))
+    grids = [p for _, p in grid_files(run_dir)]
     lines = [
         "---",
         "library_name: gan-studio",

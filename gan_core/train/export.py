@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gan_core import checkpoint
 from gan_core.cli import UserError
+from gan_core.video import grid_files
 
 D_FILE = checkpoint.D_FILE
 
@@ -39,9 +40,10 @@ def export_run(run_dir: Path, out: Path, half: bool = False) -> Path:
     for name in ("README.md", "metrics.jsonl"):
         if (run_dir / name).is_file():
             shutil.copyfile(run_dir / name, tmp / name)
-    grids = sorted((run_dir / "samples").glob("grid_*.png"))
+    grids = grid_files(run_dir)
     if grids:
-        shutil.copyfile(grids[-1], tmp / "samples" / grids[-1].name)
+        last = grids[-1][1]
+        shutil.copyfile(last, tmp / "samples" / last.name)
     del torch
     if out.exists():
         shutil.rmtree(out)
