@@ -102,7 +102,7 @@ def test_half_precision_checkpoint_round_trips(tmp_path):
     assert torch.allclose(loaded.to_img.weight, g.to_img.weight, atol=1e-3)
 
 
-def test_export_makes_a_small_shareable_folder_that_loads_and_fine_tunes(tmp_path, two_modes):
+def test_export_makes_a_small_shareable_folder_whose_generator_and_discriminator_load(tmp_path, two_modes):
     from gan_core.train.export import export_run
 
     run = tmp_path / "run"
