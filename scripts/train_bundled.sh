@@ -20,7 +20,7 @@ train() {  # NAME ARGS...
 for m in "${models[@]}"; do
   case $m in
     digits32)        train digits32 --data builtin:digits --preset quick --res 32 --steps 6000 ;;
-    emoji64)         train emoji64 --data builtin:emoji --preset cpu64 --res 64 --no-conditional --steps 28000 ;;
+    emoji64)         train emoji64 --data builtin:emoji --preset cpu64 --res 64 --no-conditional --steps 45000 ;;
     emoji64-groups)  train emoji64-groups --data builtin:emoji --preset cpu64 --res 64 --conditional --steps 28000 ;;
     *) echo "unknown model $m" >&2; exit 2 ;;
   esac
