@@ -206,6 +206,7 @@ class TrainConfig(_JsonConfig):
     penalty: str = "none"  # none | wgan-gp (1-centred, interpolates) | zero-gp | r1 (on reals)
     penalty_weight: float = 10.0  # lambda of the penalty
     feature_matching: float = 0.0  # weight of the feature-matching term in G's loss
+    aux_d: float = 0.0  # weight in G's loss of a second D on frozen ImageNet features (Vision-aided GAN); 0 = off
     batch_size: int = 64  # images per step
     lr_g: float = 2e-4  # generator learning rate
     lr_d: float = 2e-4  # discriminator learning rate (TTUR: set apart from lr_g)
@@ -236,6 +237,7 @@ class TrainConfig(_JsonConfig):
         "penalty": PENALTIES,
         "penalty_weight": (0.0, 1e4),
         "feature_matching": (0.0, 1e4),
+        "aux_d": (0.0, 100.0),
         "batch_size": (1, 4096),
         "lr_g": (0.0, 1.0),
         "lr_d": (0.0, 1.0),

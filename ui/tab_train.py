@@ -84,7 +84,7 @@ def make_configs(preset_key: str, data_channels: int, data_classes: int, values:
         model = finetune_cfg.replace(d_dropout=model.d_dropout)
     classes = data_classes if values.get("conditional") and data_classes > 1 else 0
     model = model.replace(channels=data_channels, num_classes=classes)
-    train_over = {k: values[k] for k in ("loss", "penalty", "penalty_weight", "feature_matching", "hflip", "ema",
+    train_over = {k: values[k] for k in ("loss", "penalty", "penalty_weight", "feature_matching", "aux_d", "hflip", "ema",
                                          "lr_g", "lr_d", "beta1", "beta2", "batch_size", "d_steps", "weight_decay",
                                          "schedule", "label_smoothing", "precision", "freeze_d", "steps", "minutes",
                                          "seed") if k in values}
@@ -136,6 +136,7 @@ def build(ctx) -> None:
                                          label=t("train.penalty"))
             adv["penalty_weight"] = gr.Number(label=t("train.penalty_weight"))
             adv["feature_matching"] = gr.Number(label=t("train.feature_matching"))
+            adv["aux_d"] = gr.Number(label=t("train.aux_d"), info=t("train.aux_d_info"))
         with gr.Row():
             adv["spectral_norm"] = gr.Checkbox(label=t("train.spectral_norm"))
             adv["d_norm"] = gr.Radio([("BatchNorm", "bn"), (t("train.none"), "none")], label=t("train.d_norm"))

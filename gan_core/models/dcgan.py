@@ -165,6 +165,8 @@ def init_weights(module: nn.Module, gen: torch.Generator) -> None:
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             w = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
+            if not w.requires_grad:
+                continue  # fixed layers (the random mixing of a projected D) keep their own init
             nn.init.normal_(w, 0.0, 0.02, generator=gen)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
@@ -182,3 +184,14 @@ def build_models(cfg: ModelConfig, seed: int = 0) -> tuple[Generator, Discrimina
         init_weights(g, gen)
         init_weights(d, gen)
     return g, d
+
+
+def build_aux_discriminator(cfg: ModelConfig, seed: int = 0) -> nn.Module:
+    """A freshly initialised D on frozen ImageNet features (see `projected.py`), seeded."""
+    from gan_core.models.projected import ProjectedDiscriminator  # imports timm: only when asked
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed + 7)  # its random mixing and default inits
+        d = ProjectedDiscriminator(cfg)
+        init_weights(d, torch.Generator().manual_seed(seed + 7))
+    return d

@@ -112,6 +112,8 @@ def load_pretrained(trainer, source: str | Path) -> TransferReport:
         report.loaded["D"], report.adapted["D"], report.skipped["D"] = _copy_matching(trainer.D, d_tensors)
     else:
         report.skipped["D"] = [f"no {checkpoint.D_FILE} beside the model: D starts fresh"]
+    if getattr(trainer, "D_aux", None) is not None:
+        report.skipped["D_aux"] = ["the ImageNet-feature D (--aux-d) always starts fresh"]
     if report.loaded["G"] == 0:
         raise CheckpointError(f"{source}: no generator weights match this model (different resolution or width?)")
     return report

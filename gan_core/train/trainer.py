@@ -26,7 +26,7 @@ from gan_core.config import ModelConfig, TrainConfig
 from gan_core.data.imageset import ImageSet
 from gan_core.device import autocast, resolve_precision
 from gan_core.errors import TrainingError
-from gan_core.models import build_models
+from gan_core.models import build_aux_discriminator, build_models
 from gan_core.train import state as state_io
 from gan_core.train.distributed import DistInfo
 
@@ -105,8 +105,14 @@ class Trainer:
         for block in list(self.D.blocks)[: train_cfg.freeze_d]:
             block.requires_grad_(False)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if train_cfg.ema > 0 else None
+        # Vision-aided GAN (Kumari et al. 2022): a second D judges frozen ImageNet features beside D;
+        # it trains with D (one optimiser, separate parameters) and adds aux_d x its loss to G's
+        self.D_aux = build_aux_discriminator(model_cfg, seed) if train_cfg.aux_d > 0 else None
+        if self.D_aux is not None:
+            self.D_aux.to(self.device, memory_format=self.mem_format)
+            self.dist.broadcast_module(self.D_aux)
         self.g_params = [p for p in self.G.parameters() if p.requires_grad]
-        self.d_params = [p for p in self.D.parameters() if p.requires_grad]
+        self.d_params = [p for d in self._discriminators() for p in d.parameters() if p.requires_grad]
         betas = (train_cfg.beta1, train_cfg.beta2)
         self.opt_g = torch.optim.Adam(self.g_params, train_cfg.lr_g, betas, weight_decay=train_cfg.weight_decay)
         self.opt_d = torch.optim.Adam(self.d_params, train_cfg.lr_d, betas, weight_decay=train_cfg.weight_decay)
@@ -134,6 +140,9 @@ class Trainer:
         self.events: list[dict[str, Any]] = []  # rollbacks and other notable happenings
         self._snapshot: _Snapshot | None = None
         self._ips_ema: float | None = None
+
+    def _discriminators(self) -> list[torch.nn.Module]:
+        return [self.D] if self.D_aux is None else [self.D, self.D_aux]
 
     # ------------------------------------------------------------------ data
 
@@ -188,6 +197,15 @@ class Trainer:
                 gp = losses.gradient_penalty(critic, real_aug, fake_aug, alpha, center)
                 penalty = cfg.penalty_weight * gp
         total = loss + penalty
+        out_aux = {}
+        if self.D_aux is not None:
+            with autocast(self.device, self.amp_dtype):
+                a_real = self.D_aux(real_aug, y).float()
+                a_fake = self.D_aux(fake_aug, y).float()
+            loss_aux = losses.d_loss(cfg.loss, a_real, a_fake, cfg.label_smoothing)
+            total = total + loss_aux
+            out_aux = {"loss_d_aux": loss_aux.detach(), "d_aux_real": torch.sigmoid(a_real.detach()).mean(),
+                       "d_aux_fake": torch.sigmoid(a_fake.detach()).mean()}
         total.backward()
         self.dist.average_gradients(self.d_params)
         grad_norm = _total_norm(self.d_params)
@@ -199,22 +217,28 @@ class Trainer:
             "d_real": torch.sigmoid(s_real.detach()).mean(),
             "d_fake": torch.sigmoid(s_fake.detach()).mean(),
             "grad_norm_d": grad_norm,
+            **out_aux,
         }
 
     def g_step(self, fake: Tensor, y: Tensor | None, real: Tensor | None = None) -> dict[str, Tensor]:
         """(2) Update G through D on `fake` (which still carries G's graph)."""
         cfg = self.cfg
         self.opt_g.zero_grad(set_to_none=True)
-        self.D.requires_grad_(False)  # no D gradients are needed for G's update
+        for d in self._discriminators():
+            d.requires_grad_(False)  # no D gradients are needed for G's update
         try:
+            fake_aug = self.augment(fake)
             with autocast(self.device, self.amp_dtype):
                 if cfg.feature_matching > 0:
-                    s_fake, f_fake = self.D(self.augment(fake), y, return_features=True)
+                    s_fake, f_fake = self.D(fake_aug, y, return_features=True)
                     with torch.no_grad():
                         _, f_real = self.D(self.augment(real), y, return_features=True)
                 else:
-                    s_fake = self.D(self.augment(fake), y)
+                    s_fake = self.D(fake_aug, y)
+                a_fake = self.D_aux(fake_aug, y) if self.D_aux is not None else None
             loss = losses.g_loss(cfg.loss, s_fake.float())
+            if a_fake is not None:
+                loss = loss + cfg.aux_d * losses.g_loss(cfg.loss, a_fake.float())
             if cfg.feature_matching > 0:
                 loss = loss + cfg.feature_matching * losses.feature_matching(f_real, f_fake)
             loss.backward()
@@ -243,7 +267,8 @@ class Trainer:
         t0 = time.perf_counter()
         self._set_lr()
         self.G.train()
-        self.D.train()
+        for d in self._discriminators():
+            d.train()
         for block in list(self.D.blocks)[: self.cfg.freeze_d]:
             block.eval()  # frozen all through: no batch-norm statistics, no spectral-norm power iteration
         for k in range(self.cfg.d_steps):
@@ -373,6 +398,8 @@ class Trainer:
         t = {}
         t.update(state_io.prefixed("G.", self.G.state_dict()))
         t.update(state_io.prefixed("D.", self.D.state_dict()))
+        if self.D_aux is not None:
+            t.update(state_io.prefixed("D_aux.", self.D_aux.state_dict()))
         if self.G_ema is not None:
             t.update(state_io.prefixed("G_ema.", self.G_ema.state_dict()))
         t.update(state_io.optimizer_tensors("opt_g.", self.opt_g))
@@ -394,6 +421,8 @@ class Trainer:
     def load_state_tensors(self, t: dict[str, Tensor], rng: bool = True, meta: dict | None = None) -> None:
         self.G.load_state_dict(state_io.unprefixed("G.", t))
         self.D.load_state_dict(state_io.unprefixed("D.", t))
+        if self.D_aux is not None:
+            self.D_aux.load_state_dict(state_io.unprefixed("D_aux.", t))
         if self.G_ema is not None:
             self.G_ema.load_state_dict(state_io.unprefixed("G_ema.", t))
         state_io.load_optimizer(self.opt_g, "opt_g.", t, meta["opt_g"] if meta else None)
