@@ -70,9 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("model_dir", type=Path, help="the exported model, e.g. checkpoints/emoji64")
     p.add_argument("run_dir", type=Path, help="the run it was exported from, e.g. runs/bundled/emoji64")
     p.add_argument("--card-only", action="store_true", help="rewrite the card from quality.json; measure nothing")
-    p.add_argument("--hardware", help="the hardware line of the card (default: the run's)")
-    p.add_argument("--command", help="the training command that reproduces it (default: the run's)")
-    p.add_argument("--history", default="", help="a line on how the run went (interruptions, resumes)")
+    p.add_argument("--hardware", help="the hardware line of the card (default: the model card's, else the run's)")
+    p.add_argument("--command", help="the training command that reproduces it (default: the model card's, else the run's)")
+    p.add_argument("--history", default="", help="a line on how the run went (interruptions, resumes; default: the model card's)")
     args = p.parse_args(argv)
     model_dir, run_dir = args.model_dir, args.run_dir
     name = model_dir.name
@@ -107,14 +107,20 @@ def main(argv: list[str] | None = None) -> int:
     fake = sample_all(g, n, m.num_classes, labels=fake_labels)
     figures = image_metrics(real, fake)
     figures = {k: round(float(v), 4) for k, v in figures.items()}
-    if m.conditional:
+    if data.num_classes > 1:  # labelled data: a classifier trained here from scratch (not ImageNet)
         clf = ModeClassifier.fit(data, seed=0, steps=400)
         pred = clf.predict(fake, value_range=(0, 255))
-        figures["classifier agreement with requested class"] = round(float((pred == fake_labels).mean()), 4)
+        if m.conditional:
+            figures["classifier agreement with requested class"] = round(float((pred == fake_labels).mean()), 4)
         figures["classifier accuracy on held-out real images"] = round(float(clf.val_accuracy), 4)
-        cov = mode_coverage(pred, m.num_classes, np.bincount(data.labels, minlength=m.num_classes))
-        figures["classes covered"] = f"{cov['modes_covered']} of {m.num_classes}"
+        cov = mode_coverage(pred, data.num_classes, np.bincount(data.labels, minlength=data.num_classes))
+        figures["classes covered"] = f"{cov['modes_covered']} of {data.num_classes}"
         figures["KL(generated classes || real classes)"] = round(float(cov["kl"]), 4)
+        if not m.conditional:
+            share = np.bincount(pred, minlength=data.num_classes) / len(pred)
+            real_share = np.bincount(data.labels, minlength=data.num_classes) / len(data)
+            figures["share of samples per class, generated (real)"] = ", ".join(
+                f"{c} {g:.1%} ({r:.1%})" for c, g, r in zip(data.class_names, share, real_share))
     (model_dir / "quality.json").write_text(json.dumps(figures, indent=2) + "\n")
 
     write_card(model_dir, run_dir, loaded, figures, **card)
@@ -123,16 +129,40 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _card_fields(path: Path, strip_tail: bool = False) -> dict[str, str]:
+    """The hardware and history rows and the first bash block of a card (empty if no card).
+
+    A model card's block ends with the export and evaluate lines this script writes after the
+    training command; `strip_tail` drops them so they are not written twice."""
+    if not path.is_file():
+        return {}
+    text = path.read_text()
+    fields = {row.split("|")[1].strip(): row.split("|", 2)[2].rsplit("|", 1)[0].strip()
+              for row in text.splitlines() if row.startswith(("| hardware |", "| history |"))}
+    if "```bash\n" in text:
+        lines = text.split("```bash\n", 1)[1].split("\n```", 1)[0].splitlines()
+        if strip_tail:
+            lines = [l for l in lines if not l.startswith(("python -m gan_core export ", "python scripts/evaluate_bundled.py "))]
+        fields["command"] = "\n".join(lines)
+    return fields
+
+
 def write_card(model_dir: Path, run_dir: Path, loaded, figures: dict, hardware: str | None = None,
                command: str | None = None, history: str = "") -> None:
     cfg = loaded.config
     m, t = cfg.model, cfg.train
     status = json.loads((run_dir / "status.json").read_text())
-    card_src = (run_dir / "README.md").read_text()
-    if not command:
-        command = card_src.split("```bash\n", 1)[1].split("\n```", 1)[0] if "```bash" in card_src else ""
-    hardware = hardware or next((l.split("|")[2].strip() for l in card_src.splitlines() if l.startswith("| hardware")), "")
+    # what is not given is kept from the model's current card, else taken from the run's
+    before = _card_fields(model_dir / "README.md", strip_tail=True)
+    run_card = _card_fields(run_dir / "README.md")
+    command = command or before.get("command") or run_card.get("command", "")
+    hardware = hardware or before.get("hardware") or run_card.get("hardware", "")
+    history = history or before.get("history", "")
     rows = "\n".join(f"| {k} | {v} |" for k, v in figures.items())
+    aux = f" + a second D on frozen ImageNet EfficientNet-Lite0 features (--aux-d {t.aux_d})" if t.aux_d else ""
+    caveat = ("" if not t.aux_d else "\n\nThis model was trained against a D that sees EfficientNet-Lite0's own feature maps, so "
+              "FD, KID and precision/recall flatter it (docs/METRICS.md); the classifier figures come from a small "
+              "CNN trained from scratch on the real images and do not share that bias.")
     kind = f"class-conditional ({m.num_classes} classes: {', '.join(cfg.class_names)})" if m.conditional else "unconditional"
     text = f"""---
 library_name: gan-studio
@@ -152,7 +182,7 @@ tags: [gan, dcgan, safetensors, gan-studio]
 | data | {cfg.data} |
 | data licence | {DATA_LICENCES[builtin_name(cfg)]} |
 | architecture | DCGAN G (nz {m.nz}, width {m.ngf}) and D (width {m.ndf}{", spectral norm" if m.spectral_norm else ""}{", projection" if m.conditional else ""}) |
-| loss | {t.loss}{"" if t.penalty == "none" else " + " + t.penalty}, DiffAugment {t.diffaug or "off"}, EMA {t.ema} |
+| loss | {t.loss}{"" if t.penalty == "none" else " + " + t.penalty}{aux}, DiffAugment {t.diffaug or "off"}, EMA {t.ema} |
 | optimiser | Adam lr G {t.lr_g} / D {t.lr_d}, betas ({t.beta1}, {t.beta2}), batch {t.batch_size} |
 | steps | {status["step"]:,} |
 | training time | {_fmt_seconds(status["elapsed"])} |
@@ -173,7 +203,7 @@ python scripts/evaluate_bundled.py checkpoints/{model_dir.name} {run_dir}
 
 Measured by `scripts/evaluate_bundled.py` (protocol in docs/METRICS.md: {int(figures.get("n_fake", 0))} generated
 vs {int(figures.get("n_real", 0))} real images; features of ImageNet EfficientNet-Lite0, so these are not FID
-values and are comparable only with each other).
+values and are comparable only with each other).{caveat}
 
 | figure | value |
 |---|---|
