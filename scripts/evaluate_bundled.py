@@ -158,7 +158,8 @@ def write_card(model_dir: Path, run_dir: Path, loaded, figures: dict, hardware: 
     command = command or before.get("command") or run_card.get("command", "")
     hardware = hardware or before.get("hardware") or run_card.get("hardware", "")
     history = history or before.get("history", "")
-    rows = "\n".join(f"| {k} | {v} |" for k, v in figures.items())
+    cells = {k.replace("|", "\\|"): v for k, v in figures.items()}  # a bare | would split the table cell
+    rows = "\n".join(f"| {k} | {v} |" for k, v in cells.items())
     aux = f" + a second D on frozen ImageNet EfficientNet-Lite0 features (--aux-d {t.aux_d})" if t.aux_d else ""
     caveat = ("" if not t.aux_d else "\n\nThis model was trained against a D that sees EfficientNet-Lite0's own feature maps, so "
               "FD, KID and precision/recall flatter it (docs/METRICS.md); the classifier figures come from a small "
