@@ -112,3 +112,37 @@ def test_the_app_samples_from_a_bundled_model_in_under_a_second(tmp_path):
             c.predict("0" * 32, key, seed, 16, 1.0, None, api_name="/sample")
             times.append(time.perf_counter() - t0)
         assert sorted(times)[2] < 1.0, times
+
+
+def test_rewriting_a_card_keeps_its_provenance_and_a_two_column_table(tmp_path):
+    """scripts/evaluate_bundled.py --card-only: hardware, history and command come from the card
+    being replaced (not the run's defaults), the export/evaluate lines are not doubled, and a
+    figure name holding '|' is escaped so every quality row keeps two cells."""
+    import importlib.util
+    import json
+    import shutil
+
+    spec = importlib.util.spec_from_file_location("evaluate_bundled", ROOT / "scripts" / "evaluate_bundled.py")
+    evaluate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(evaluate)
+    model = tmp_path / "digits32"
+    shutil.copytree(ROOT / "checkpoints" / "digits32", model)
+    before = (model / "README.md").read_text()
+    card = model / "README.md"
+    card.write_text(before.replace("| weights |", "| history | stopped once, resumed |\n| weights |"))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "status.json").write_text(json.dumps({"step": 6000, "elapsed": 1188.0}))
+    (run / "README.md").write_text("| hardware | some other machine |\n```bash\npython -m gan_core train --resume x\n```\n")
+
+    assert evaluate.main([str(model), str(run), "--card-only"]) == 0
+    after = card.read_text()
+    assert "| hardware | CPU AMD EPYC" in after and "some other machine" not in after
+    assert "| history | stopped once, resumed |" in after
+    assert after.count("python -m gan_core export") == 1 and "--resume x" not in after
+    assert "python -m gan_core train --out runs/bundled/digits32" in after
+    quality = after.split("| figure | value |", 1)[1].split("## Use", 1)[0]
+    rows = [line for line in quality.splitlines() if line.startswith("| ")]
+    assert len(rows) == len(json.loads((model / "quality.json").read_text()))
+    for row in rows:
+        assert len(row.replace("\\|", "").strip("|").split("|")) == 2, row
