@@ -67,7 +67,7 @@ def _sync(device: str) -> None:
 
 
 def ours_images_per_s(data_dir: Path, res: int, steps: int, warmup: int = 3, preset_name: str = "dcgan",
-                      device: str = "cpu") -> float:
+                      device: str = "cpu", aux_d: float = 0.0) -> float:
     from gan_core.config import DataConfig, preset
     from gan_core.data.ingest import load_images
     from gan_core.train import Trainer
@@ -75,7 +75,7 @@ def ours_images_per_s(data_dir: Path, res: int, steps: int, warmup: int = 3, pre
     data, _ = load_images(data_dir, DataConfig(res=res))
     model, train = preset(preset_name)
     model = model.replace(res=res, channels=data.channels)
-    trainer = Trainer(model, train.replace(precision="auto"), data, device=torch.device(device))
+    trainer = Trainer(model, train.replace(precision="auto", aux_d=aux_d), data, device=torch.device(device))
     for _ in range(warmup):
         trainer.train_step()
     _sync(device)
@@ -139,6 +139,18 @@ def throughput_rows(quick: bool) -> list[Row]:
             rows.append(Row(f"  same, vs the baseline's compute alone, {res} px", median(ours), median(compute),
                             "images/s", notes="baseline update on in-memory batches, fp32: its input pipeline removed"))
     return rows
+
+
+def aux_d_rows(quick: bool) -> list[Row]:
+    """What the second, ImageNet-feature D (--aux-d) costs: the bundled emoji recipe with and without it."""
+    torch.set_num_threads(2)
+    steps, repeats = (5, 1) if quick else (20, 3)
+    with_aux, without = [], []
+    for _ in range(repeats):
+        without.append(ours_images_per_s(emoji_folder(), 64, steps, preset_name="cpu64"))
+        with_aux.append(ours_images_per_s(emoji_folder(), 64, steps, preset_name="cpu64", aux_d=0.2))
+    return [Row("train images/s, cpu64 preset, 64 px emoji, --aux-d 0.2", median(with_aux), median(without), "images/s",
+                notes=f"baseline: the same recipe without the second D; median of {repeats}")]
 
 
 # ---------------------------------------------------------------------------- time to quality
@@ -288,16 +300,17 @@ def memory_rows(quick: bool) -> list[Row]:
 
 
 def run(quick: bool = False) -> list[Row]:
-    return throughput_rows(quick) + sampling_rows(quick) + memory_rows(quick) + time_to_quality_rows(quick)
+    return (throughput_rows(quick) + aux_d_rows(quick) + sampling_rows(quick) + memory_rows(quick)
+            + time_to_quality_rows(quick))
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--only", choices=["throughput", "quality", "sampling", "memory"])
+    p.add_argument("--only", choices=["throughput", "aux-d", "quality", "sampling", "memory"])
     args = p.parse_args(argv)
-    fns = {"throughput": throughput_rows, "quality": time_to_quality_rows, "sampling": sampling_rows,
-           "memory": memory_rows}
+    fns = {"throughput": throughput_rows, "aux-d": aux_d_rows, "quality": time_to_quality_rows,
+           "sampling": sampling_rows, "memory": memory_rows}
     rows = fns[args.only](args.quick) if args.only else run(args.quick)
     print_rows(rows)
     return 0

@@ -11,6 +11,10 @@ The trainer uses it as a second discriminator beside the DCGAN D (`TrainConfig.a
 Vision-aided GAN, Kumari et al. 2022): alone, against our DCGAN generator, it collapsed G to
 a single image within 200 steps in all three trials on the emoji set (trunk fed 64 px; hinge
 or non-saturating loss; with or without batch norm in the heads); the pixel D keeps variety.
+As a fine-tune of the bundled emoji64 (45,000 steps) it changed little that the eye can see:
+1,000 steps at aux_d 0.2 and 500 at 1.0 kept the group shares (food 7.8% and 7.3% of 1,000
+samples by the emoji-group classifier, 8.3% before) and, at 1.0, began to draw eyes onto
+objects, the "ImageNet look" of feature-space Ds. It costs 4x per CPU step (docs/BENCHMARKS.md).
 
 Caveat: FD, KID and precision/recall in `gan_core.metrics` use the same network's pooled
 features, so a G trained against this D is partly trained in the metric's own feature space
