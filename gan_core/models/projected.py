@@ -33,25 +33,13 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gan_core.config import ModelConfig
+from gan_core.metrics.features import IMAGENET_MEAN, IMAGENET_STD, efficientnet_lite0
 from gan_core.models.layers import MinibatchStdDev, maybe_spectral_norm
 
 # EfficientNet-Lite0 stages tapped: (blocks up to and including, channels, stride)
 TAPS = ((1, 24, 4), (2, 40, 8), (4, 112, 16), (6, 320, 32))
 MIX_WIDTHS = (64, 128, 256, 256)  # channels after the fixed random mixing, per scale
 MIN_INPUT = 128  # smaller images are upsampled to this first: 64 px gives 32, 16, 8 and 4 px maps
-
-
-def efficientnet_lite0() -> nn.Module:
-    """The pretrained EfficientNet-Lite0 trunk, frozen and in eval mode."""
-    import timm
-
-    from gan_core.metrics.features import map_state_dict_by_position, weights_path
-
-    model = timm.create_model("efficientnet_lite0", pretrained=False)
-    state = torch.load(weights_path(), map_location="cpu", weights_only=True)
-    target = model.state_dict()
-    model.load_state_dict(map_state_dict_by_position(state, list(target), [t.shape for t in target.values()]))
-    return model.eval().requires_grad_(False)
 
 
 class Head(nn.Module):
@@ -80,8 +68,8 @@ class ProjectedDiscriminator(nn.Module):
         super().__init__()
         self.cfg = cfg
         self._trunk = [efficientnet_lite0()]  # a list: not a submodule, so not saved or trained
-        mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-        std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
         # [-1, 1] -> ImageNet-normalised: x * a + b
         self.register_buffer("in_scale", 0.5 / std, persistent=False)
         self.register_buffer("in_shift", (0.5 - mean) / std, persistent=False)
