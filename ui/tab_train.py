@@ -136,7 +136,7 @@ def build(ctx) -> None:
                                          label=t("train.penalty"))
             adv["penalty_weight"] = gr.Number(label=t("train.penalty_weight"))
             adv["feature_matching"] = gr.Number(label=t("train.feature_matching"))
-            adv["aux_d"] = gr.Number(label=t("train.aux_d"), info=t("train.aux_d_info"))
+            adv["aux_d"] = gr.Number(label=t("train.aux_d"))
         with gr.Row():
             adv["spectral_norm"] = gr.Checkbox(label=t("train.spectral_norm"))
             adv["d_norm"] = gr.Radio([("BatchNorm", "bn"), (t("train.none"), "none")], label=t("train.d_norm"))

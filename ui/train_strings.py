@@ -19,8 +19,9 @@ sharpen. *Weight histograms* show each layer's weights spreading as it learns.
 normalisation in $D$; DiffAugment (colour, translation, cutout applied to real and fake
 images alike) for small sets; a lower learning rate for $D$; EMA of $G$ for smoother samples.
 On a GPU, a second $D$ that judges a frozen ImageNet network's features (the *ImageNet-feature
-D weight*, Vision-aided GAN) can push a plateaued $G$ toward recognisable objects; on a CPU it
-makes each step about 4x slower, and as the FD score reads similar features, judge it by eye.
+D weight*, Vision-aided GAN; 0.2 is a good start) can push a plateaued $G$ toward recognisable
+objects; on a CPU it makes each step about 4x slower, and as the FD score reads similar
+features, judge it by eye.
 """
 
 _EXPLAIN_ZH = r"""
@@ -32,7 +33,7 @@ $$\max_D \; \mathbb{E}_x[\log D(x)] + \mathbb{E}_z[\log(1 - D(G(z)))] \qquad \ma
 
 **观察什么。** GAN 的*损失*不会稳定下降，两个网络相互追逐，曲线会振荡。如果 $D(x)$ 长时间接近 1 而 $D(G(z))$ 接近 0，说明判别器完全占上风，$G$ 学不到东西。*梯度范数*爆炸意味着训练发散。*样本网格*始终使用同样的 64 个噪声向量，可以看到图像逐渐变清晰。*权重直方图*显示每层权重在学习中逐渐展开。
 
-**对策（来自原文）。** 使用 hinge 或带梯度惩罚的 Wasserstein 损失；在 $D$ 中使用谱归一化；小数据集使用 DiffAugment（对真实和生成图像同样做颜色、平移、遮挡增强）；降低 $D$ 的学习率；对 $G$ 做 EMA 以得到更平滑的样本。在 GPU 上，模型停滞不前时，可加入第二个判别器，让它评判冻结的 ImageNet 网络的特征（*ImageNet 特征判别器权重*，Vision-aided GAN），推动 $G$ 画出可辨认的物体；在 CPU 上它会让每步约慢 4 倍，而且 FD 分数读取的是相似的特征，所以请用眼睛判断效果。
+**对策（来自原文）。** 使用 hinge 或带梯度惩罚的 Wasserstein 损失；在 $D$ 中使用谱归一化；小数据集使用 DiffAugment（对真实和生成图像同样做颜色、平移、遮挡增强）；降低 $D$ 的学习率；对 $G$ 做 EMA 以得到更平滑的样本。在 GPU 上，模型停滞不前时，可加入第二个判别器，让它评判冻结的 ImageNet 网络的特征（*ImageNet 特征判别器权重*，Vision-aided GAN；可从 0.2 开始），推动 $G$ 画出可辨认的物体；在 CPU 上它会让每步约慢 4 倍，而且 FD 分数读取的是相似的特征，所以请用眼睛判断效果。
 """
 
 STRINGS = {
@@ -70,8 +71,7 @@ STRINGS = {
         "train.penalty.r1": "R1 on real images",
         "train.penalty_weight": "Penalty weight λ",
         "train.feature_matching": "Feature matching weight",
-        "train.aux_d": "ImageNet-feature D weight",
-        "train.aux_d_info": "0 = off; 0.2 adds a second D on a frozen pretrained network (about 4x slower steps on CPU: meant for GPU runs)",
+        "train.aux_d": "ImageNet-feature D weight (0 = off; for GPU runs)",
         "train.spectral_norm": "Spectral norm in D",
         "train.d_norm": "Normalisation in D",
         "train.none": "none",
@@ -170,8 +170,7 @@ STRINGS = {
         "train.penalty.r1": "真实图像上的 R1",
         "train.penalty_weight": "惩罚权重 λ",
         "train.feature_matching": "特征匹配权重",
-        "train.aux_d": "ImageNet 特征判别器权重",
-        "train.aux_d_info": "0 = 关闭；0.2 会加入第二个基于冻结预训练网络的 D（在 CPU 上每步约慢 4 倍，适合 GPU 训练）",
+        "train.aux_d": "ImageNet 特征判别器权重（0 = 关闭；适合 GPU 训练）",
         "train.spectral_norm": "判别器谱归一化",
         "train.d_norm": "判别器归一化",
         "train.none": "无",
