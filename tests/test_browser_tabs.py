@@ -88,6 +88,29 @@ def test_sample_tab_shows_a_gallery_of_seeds(browser, app_url):
         context.close()
 
 
+def test_sample_tab_offers_the_classes_of_a_conditional_model(browser, app_url):
+    """Switching to a class-conditional model shows its class picker, and sampling a class
+    works (the one picker once got a list of updates as its value, and errors instead)."""
+    conditional, first, other = (("emoji64-groups", "smileys", "food") if any(ROOT.glob("checkpoints/*/model.safetensors"))
+                                  else ("tiny-cond", "red", "blue"))
+    context, page = open_app(browser, app_url)
+    try:
+        page.get_by_role("tab", name="Sample", exact=True).click()
+        klass = page.get_by_label("Class (conditional models)", exact=True).locator("visible=true")
+        assert klass.count() == 0  # the app opens on an unconditional model
+        page.get_by_label("Model", exact=True).locator("visible=true").click()
+        page.get_by_role("option", name=conditional, exact=True).click()
+        klass.first.wait_for(timeout=15_000)
+        assert klass.first.input_value() == first
+        klass.first.click()
+        page.get_by_role("option", name=other, exact=True).click()
+        page.get_by_role("button", name="Sample", exact=True).click()
+        page.get_by_text(re.compile(r"^16 images of .*seeds 0–15")).wait_for(timeout=30_000)
+        assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
+    finally:
+        context.close()
+
+
 def test_rendered_video_plays_in_the_page_and_live_mode_streams(browser, app_url):
     context, page = open_app(browser, app_url)
     try:

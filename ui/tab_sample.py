@@ -205,8 +205,11 @@ def model_picker(ctx, n_class_pickers: int = 1, class_labels: tuple[str, ...] = 
         return gr.update(choices=choices, value=current if current in keys else (keys[0] if keys else None))
 
     model.focus(refresh, [ctx.client, model], [model], queue=False, api_visibility="private")
-    changed = model.change(lambda key, cid: class_update(ctx, key, cid, n_class_pickers), [model, ctx.client],
-                           classes, queue=False, api_visibility="private")
+    def on_change(key, cid):
+        updates = class_update(ctx, key, cid, n_class_pickers)
+        return updates[0] if n_class_pickers == 1 else updates  # one output takes a bare update, not a list
+
+    changed = model.change(on_change, [model, ctx.client], classes, queue=False, api_visibility="private")
     return model, classes, changed
 
 
