@@ -170,7 +170,7 @@ STRINGS = {
         "train.penalty.r1": "真实图像上的 R1",
         "train.penalty_weight": "惩罚权重 λ",
         "train.feature_matching": "特征匹配权重",
-        "train.aux_d": "ImageNet 特征判别器权重（0 = 关闭；适合 GPU 训练）",
+        "train.aux_d": "ImageNet 特征 D 权重（0 = 关闭）",
         "train.spectral_norm": "判别器谱归一化",
         "train.d_norm": "判别器归一化",
         "train.none": "无",
