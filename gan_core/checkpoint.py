@@ -157,6 +157,9 @@ def inspect_safetensors(path: Path, allowed_dtypes: set[str]) -> tuple[dict[str,
         )
     if len(head) < 9:
         raise CheckpointError(f"{name}: file is too short to be a safetensors checkpoint")
+    if head[8:9] != b"{":  # a safetensors header is JSON: an object right after its 8-byte length
+        raise CheckpointError(f"{name}: not a safetensors file (no safetensors header at its start); "
+                              "upload a model.safetensors exported by GAN Studio")
     (header_len,) = struct.unpack("<Q", head[:8])
     if header_len > MAX_HEADER_BYTES:
         raise CheckpointError(f"{name}: safetensors header of {header_len} bytes is too large")

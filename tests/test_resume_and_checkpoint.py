@@ -211,6 +211,13 @@ def test_truncated_and_random_files_are_refused(tmp_path):
             checkpoint.load_generator(tmp_path / name)
 
 
+def test_a_text_file_named_safetensors_is_called_what_it_is(tmp_path):
+    p = tmp_path / "model.safetensors"
+    p.write_text("These are my notes about GANs, not a model.\n" * 20)
+    with pytest.raises(CheckpointError, match=r"^model\.safetensors: not a safetensors file"):
+        checkpoint.load_generator(p)
+
+
 def test_too_many_keys_are_refused_before_loading(tmp_path):
     n = 100_000
     header = {f"t{i}": {"dtype": "F32", "shape": [1], "data_offsets": [4 * i, 4 * i + 4]} for i in range(n)}
