@@ -68,6 +68,13 @@ def wait_for(client: Client, client_id: str, words: tuple[str, ...], timeout: fl
     return seen[0]
 
 
+def test_download_and_timelapse_before_any_run_say_to_train_first(app):
+    c = Client(app[0], verbose=False)
+    for api in ("/download_model", "/timelapse"):
+        with pytest.raises(Exception, match="no run yet: check your data and start training first"):
+            c.predict("c" * 32, api_name=api)
+
+
 def test_upload_train_watch_and_finish(app, tmp_path):
     url, ctx = app
     c = Client(url, verbose=False)

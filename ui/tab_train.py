@@ -308,7 +308,9 @@ def build(ctx) -> None:
     def download_handler(client_id, request: gr.Request):
         client = require_client(ctx, client_id, request)
         run_dir = _current_run(ctx, client)
-        if run_dir is None or not (run_dir / "model.safetensors").is_file():
+        if run_dir is None:
+            raise gr.Error(ctx.tr(request, "train.error.no_run"), print_exception=False)
+        if not (run_dir / "model.safetensors").is_file():
             raise gr.Error(ctx.tr(request, "train.error.no_model_yet"), print_exception=False)
         out = ctx.workspace.scratch(client)
         zpath = out / f"{run_dir.name}.zip"
@@ -328,7 +330,9 @@ def build(ctx) -> None:
 
         client = require_client(ctx, client_id, request)
         run_dir = _current_run(ctx, client)
-        if run_dir is None or run_view.latest_grid(run_dir) is None:
+        if run_dir is None:
+            raise gr.Error(ctx.tr(request, "train.error.no_run"), print_exception=False)
+        if run_view.latest_grid(run_dir) is None:
             raise gr.Error(ctx.tr(request, "train.error.no_model_yet"), print_exception=False)
         out = ctx.workspace.scratch(client) / f"{run_dir.name}-timelapse.mp4"
         render_timelapse(run_dir, out, fps=8)
