@@ -111,6 +111,20 @@ def test_sample_tab_offers_the_classes_of_a_conditional_model(browser, app_url):
         context.close()
 
 
+def test_a_cleared_seed_box_is_said_in_the_status_line_not_in_pop_ups(browser, app_url):
+    context, page = open_app(browser, app_url)
+    try:
+        page.get_by_role("tab", name="Sample", exact=True).click()
+        box = page.get_by_label("Seed", exact=True).locator("visible=true")
+        box.fill("")
+        page.get_by_text("⚠️ Seed is empty: type a number.", exact=True).wait_for(timeout=30_000)
+        box.fill("7")
+        page.get_by_text(re.compile(r"^16 images of .*seeds 7–22")).wait_for(timeout=30_000)
+        assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
+    finally:
+        context.close()
+
+
 def test_rendered_video_plays_in_the_page_and_live_mode_streams(browser, app_url):
     context, page = open_app(browser, app_url)
     try:

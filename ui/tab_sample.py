@@ -43,6 +43,7 @@ STRINGS = {
         "sample.picked": "Seed {seed} added to the Interpolate tab's seeds.",
         "sample.error.unknown_model": "The model {model} is not available (it may have been removed); pick another one.",
         "sample.error.number": "{field}: {value} is not a number; type a number.",
+        "sample.error.empty": "{field} is empty: type a number.",
         "sample.error.integer": "{field}: {value} must be a whole number.",
         "sample.error.range": "{field}: {value} must be from {lo} to {hi}.",
         "sample.error.class": "{field}: {detail}",
@@ -79,6 +80,7 @@ With ψ = 1 nothing changes. Smaller ψ gives more typical, cleaner but less var
         "sample.picked": "种子 {seed} 已加入“插值”页的种子列表。",
         "sample.error.unknown_model": "模型 {model} 不可用（可能已被删除），请选择其他模型。",
         "sample.error.number": "{field}：{value} 不是数字，请输入一个数字。",
+        "sample.error.empty": "{field}为空：请输入一个数字。",
         "sample.error.integer": "{field}：{value} 必须是整数。",
         "sample.error.range": "{field}：{value} 必须在 {lo} 到 {hi} 之间。",
         "sample.error.class": "{field}：{detail}",
@@ -106,9 +108,16 @@ $$z' = \psi \, z, \qquad 0 \le \psi \le 2$$
 # ---------------------------------------------------------------------------- shared helpers
 
 
+def _check_filled(ctx, request, value: Any, name: str) -> None:
+    """A cleared number box arrives as None (or ""): say it is empty, not that "None" is no number."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise gr.Error(ctx.tr(request, "sample.error.empty", field=name), print_exception=False)
+
+
 def check_int(ctx, request, value: Any, lo: int, hi: int, field: str) -> int:
     """`value` as an int in [lo, hi], or a gr.Error naming the field (an i18n key) in the user's language."""
     name = ctx.tr(request, field)
+    _check_filled(ctx, request, value, name)
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         try:
             value = float(str(value).strip())
@@ -126,6 +135,7 @@ def check_int(ctx, request, value: Any, lo: int, hi: int, field: str) -> int:
 def check_float(ctx, request, value: Any, lo: float, hi: float, field: str) -> float:
     """`value` as a finite float in [lo, hi], or a gr.Error naming the field."""
     name = ctx.tr(request, field)
+    _check_filled(ctx, request, value, name)
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -354,8 +364,16 @@ def build(ctx) -> None:
     run.click(sample, inputs, outputs, api_name="sample", concurrency_id="sample")
     # sliders and pickers resample as they move; "always_last" drops stale requests
     live = dict(trigger_mode="always_last", api_visibility="private", concurrency_id="sample", show_progress="minimal")
-    gr.on([seed.change, count.release, psi.release, klass.change], sample, inputs, outputs, **live)
-    model_changed.then(sample, inputs, outputs, **live)  # after the class pickers follow the new model
+    def sample_live(client_id, model_key, seed, count, psi, class_name, request: gr.Request):
+        """Resampling as the user types or drags: a half-typed value is said in the status line,
+        not in a pop-up for every keystroke (the Sample button still pops it up)."""
+        try:
+            return sample(client_id, model_key, seed, count, psi, class_name, request)
+        except gr.Error as e:
+            return [gr.skip()] * 3 + [f"⚠️ {e.message}", gr.skip()]
+
+    gr.on([seed.change, count.release, psi.release, klass.change], sample_live, inputs, outputs, **live)
+    model_changed.then(sample_live, inputs, outputs, **live)  # after the class pickers follow the new model
 
     def sample_on_load(client_id, model_key, seed, count, psi, class_name, request: gr.Request):
         """The first grid, once the page has its client id; quiet when there is nothing to show."""
