@@ -30,6 +30,12 @@ BUILTIN = ("emoji", "digits", "shapes")
 DIFFAUG = ("color", "translation", "cutout")
 APP_INTERVALS = dict(sample_every=25, ckpt_every=250, log_every=5, n_fixed=64)
 SMALL_SET = 1000  # below this many images DiffAugment is switched on for fine-tuning
+# The curves of the training plots (run_view.long_table series names) and their colours.
+LOSS_SERIES = {"loss_d": "D", "loss_g": "G"}
+PROB_SERIES = {"d_real": "D(x)", "d_fake": "D(G(z))"}
+GRAD_SERIES = {"grad_norm_d": "|grad D|", "grad_norm_g": "|grad G|"}
+SERIES_COLOURS = {name: colour for series in (LOSS_SERIES, PROB_SERIES, GRAD_SERIES)
+                  for name, colour in zip(series.values(), ("#3b75af", "#ef8636"))}  # blue D, orange G
 
 
 # ------------------------------------------------------------------------ data
@@ -173,14 +179,16 @@ def build(ctx) -> None:
         resume = gr.Button(t("train.resume"))
     status = gr.Markdown(t("train.status.idle"))
     alerts = gr.Markdown("")
+    # Gradio cuts off the legend of a plot with a fixed height, so each plot's label names the
+    # colours instead: D's curve is blue, G's orange (SERIES_COLOURS), and the legend is off.
+    line = dict(x="step", y="value", color="series", y_title=" ", colors_in_legend=[], color_map=SERIES_COLOURS)
     with gr.Row():
         grid = gr.Image(label=t("train.grid"), interactive=False, height=360, elem_id="train-grid")
         with gr.Column():
-            loss_plot = gr.LinePlot(x="step", y="value", color="series", label=t("train.plot.losses"), height=170)
-            prob_plot = gr.LinePlot(x="step", y="value", color="series", label=t("train.plot.probs"), height=170,
-                                    y_lim=[0, 1])
+            loss_plot = gr.LinePlot(label=t("train.plot.losses"), height=170, **line)
+            prob_plot = gr.LinePlot(label=t("train.plot.probs"), height=170, y_lim=[0, 1], **line)
     with gr.Row():
-        grad_plot = gr.LinePlot(x="step", y="value", color="series", label=t("train.plot.grads"), height=200)
+        grad_plot = gr.LinePlot(label=t("train.plot.grads"), height=200, **line)
         with gr.Column():
             layer = gr.Dropdown([], label=t("train.hist.layer"))
             hist_plot = gr.BarPlot(x="weight", y="count", label=t("train.hist"), height=170)
@@ -437,9 +445,9 @@ def view_of(ctx, client: str, layer_key: str | None, request) -> dict[str, Any]:
         "status": text,
         "alerts": alerts,
         "grid": str(grid_path) if grid_path else None,
-        "losses": run_view.long_table(rows, {"loss_d": "D loss", "loss_g": "G loss"}),
-        "probs": run_view.long_table(rows, {"d_real": "D(x)", "d_fake": "D(G(z))"}),
-        "grads": run_view.long_table(rows, {"grad_norm_d": "|grad D|", "grad_norm_g": "|grad G|"}),
+        "losses": run_view.long_table(rows, LOSS_SERIES),
+        "probs": run_view.long_table(rows, PROB_SERIES),
+        "grads": run_view.long_table(rows, GRAD_SERIES),
         "layers": layers,
         "layer": layer,
         "hist": run_view.histogram_table(weights, layer),
