@@ -39,6 +39,18 @@ def test_compare_mode_trains_b_beside_a_on_the_same_seed():
     assert sess.runs["A"].step_count == sess.runs["B"].step_count == 2
 
 
+def test_ticking_compare_after_a_played_a_starts_both_runs_level():
+    sess = pg.tick(None, *_args(speed=5))[0]
+    assert sess.runs["A"].step_count == 5
+    out = pg.compare_toggled(sess, *_args(compare=True))
+    assert sess.runs["A"].step_count == sess.runs["B"].step_count == 0
+    assert out[3] == out[8] == "0"  # both step counters on the page
+    pg.tick(sess, *_args(compare=True, speed=3))
+    assert sess.runs["A"].step_count == sess.runs["B"].step_count == 3
+    pg.compare_toggled(sess, *_args(compare=False))  # unticking keeps A where it is
+    assert sess.runs["A"].step_count == 3
+
+
 def test_switching_the_loss_keeps_the_run_going():
     sess = pg.tick(None, *_args())[0]
     pg.refresh(sess, *_args(loss="hinge"))

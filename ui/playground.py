@@ -127,7 +127,7 @@ _EN = {
     "playground.d_steps": "D steps per G step",
     "playground.d_steps_info": "n_critic: WGAN uses 5. More steps make D stronger.",
     "playground.compare": "Compare two runs (A/B)",
-    "playground.compare_info": "Same data, same seed, same starting weights; only the settings differ.",
+    "playground.compare_info": "Same data, same seed, same starting weights; only the settings differ. Ticking it restarts both from step 0.",
     "playground.preset": "A/B preset",
     "playground.preset_info": "Fills in both runs with a classic comparison.",
     "playground.preset.minimax_ns": "Minimax vs non-saturating",
@@ -259,7 +259,7 @@ _ZH = {
     "playground.d_steps": "每步 G 对应的 D 步数",
     "playground.d_steps_info": "n_critic：WGAN 用 5。步数越多 D 越强。",
     "playground.compare": "对比两个运行 (A/B)",
-    "playground.compare_info": "相同的数据、相同的种子、相同的初始权重；只有设置不同。",
+    "playground.compare_info": "相同的数据、相同的种子、相同的初始权重；只有设置不同。勾选后两个运行都从第 0 步重新开始。",
     "playground.preset": "A/B 预设",
     "playground.preset_info": "用一个经典对比填好两个运行的设置。",
     "playground.preset.minimax_ns": "极小极大 对比 非饱和",
@@ -417,6 +417,12 @@ def reset(sess, *args):
     return [sess, *outs, gr.update(active=False)]
 
 
+def compare_toggled(sess, *args):
+    """Ticking Compare restarts A beside a fresh B, so both start from the same weights at step 0;
+    unticking keeps A going."""
+    return (reset if _values(args)["shared"]["compare"] else refresh)(sess, *args)
+
+
 def build(ctx) -> None:
     """The Playground tab's components and events (call inside a gr.Tab)."""
     t = ctx.t
@@ -511,7 +517,7 @@ def build(ctx) -> None:
     dist.input(lambda k: gr.update(visible=k == "custom"), dist, custom_box, queue=False).then(
         refresh, inputs, outputs, **ev)
     compare.input(lambda on: (gr.update(visible=on), gr.update(visible=on)), compare, [box_b, col_b],
-                  queue=False).then(refresh, inputs, outputs, **ev)
+                  queue=False).then(compare_toggled, inputs, outputs, **ev)
     preset.input(_apply_preset, preset, [run_a[f] for f in RUN_FIELDS] + [run_b[f] for f in RUN_FIELDS],
                  queue=False).then(reset, inputs, outputs, **ev)
 
