@@ -25,7 +25,16 @@ SCHEDULES = ("constant", "linear", "cosine")
 
 
 class ConfigError(GanStudioError, ValueError):
-    """A config field has the wrong type or an out-of-range value."""
+    """A config field has the wrong type or an out-of-range value.
+
+    `field` names it (a dataclass field, e.g. "steps") and, for a range, `value` and
+    `bounds` say what was given and allowed, so a UI can say it with its own label and words.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, value: Any = None,
+                 bounds: tuple[Any, Any] | None = None):
+        super().__init__(message)
+        self.field, self.value, self.bounds = field, value, bounds
 
 
 class _JsonConfig:
@@ -73,15 +82,16 @@ class _JsonConfig:
             if isinstance(rule, tuple) and rule and isinstance(rule[0], str):
                 if value not in rule:
                     raise ConfigError(
-                        f"{type(self).__name__}.{name}: {value!r} is not one of {', '.join(rule)}"
+                        f"{type(self).__name__}.{name}: {value!r} is not one of {', '.join(rule)}", field=name
                     )
             elif value is not None:
                 low, high = rule
                 if isinstance(value, float) and not math.isfinite(value):
-                    raise ConfigError(f"{type(self).__name__}.{name}: must be a finite number")
+                    raise ConfigError(f"{type(self).__name__}.{name}: must be a finite number", field=name)
                 if not low <= value <= high:
                     raise ConfigError(
-                        f"{type(self).__name__}.{name}: {value} is out of range [{low}, {high}]"
+                        f"{type(self).__name__}.{name}: {value} is out of range [{low}, {high}]",
+                        field=name, value=value, bounds=(low, high),
                     )
 
 
@@ -96,7 +106,7 @@ def _coerce(owner: str, name: str, value: Any, hint: Any) -> Any:
         origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{owner}.{name}: expected a list, got {value!r}")
+            raise ConfigError(f"{owner}.{name}: expected a list, got {value!r}", field=name)
         item = args[0] if args else Any
         items = [_coerce(owner, name, v, item) for v in value]
         return tuple(items) if origin is tuple else items
@@ -104,19 +114,19 @@ def _coerce(owner: str, name: str, value: Any, hint: Any) -> Any:
         return value
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{owner}.{name}: expected a number, got {value!r}")
+            raise ConfigError(f"{owner}.{name}: expected a number, got {value!r}", field=name)
         return float(value)
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{owner}.{name}: expected an integer, got {value!r}")
+            raise ConfigError(f"{owner}.{name}: expected an integer, got {value!r}", field=name)
         return value
     if hint is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{owner}.{name}: expected true or false, got {value!r}")
+            raise ConfigError(f"{owner}.{name}: expected true or false, got {value!r}", field=name)
         return value
     if hint is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{owner}.{name}: expected a string, got {value!r}")
+            raise ConfigError(f"{owner}.{name}: expected a string, got {value!r}", field=name)
         return value
     return value
 

@@ -177,8 +177,9 @@ def test_a_junk_upload_is_refused_with_a_clear_message(app, tmp_path):
     assert "Traceback" not in report
 
 
-@pytest.mark.parametrize("field, value, words", [("steps", -5, "steps"), ("lr_d", 1e9, "lr_d"),
-                                                 ("batch_size", 0, "batch_size")])
+@pytest.mark.parametrize("field, value, words", [("steps", -5, "Steps: -5 is out of range; use a value from 1 to"),
+                                                 ("lr_d", 1e9, "Learning rate D: 1000000000.0 is out of range"),
+                                                 ("batch_size", 0, "Batch size: 0 is out of range")])
 def test_out_of_range_form_values_get_a_clear_message(app, field, value, words):
     url, _ = app
     c = Client(url, verbose=False)
@@ -187,3 +188,4 @@ def test_out_of_range_form_values_get_a_clear_message(app, field, value, words):
     with pytest.raises(Exception) as e:
         c.predict(*start_args(c, cid, **{field: value}), api_name="/start_training")
     assert words in str(e.value) and "Traceback" not in str(e.value)
+    assert "TrainConfig" not in str(e.value)  # the form's label, not the dataclass field

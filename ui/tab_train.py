@@ -10,7 +10,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from gan_core.config import ModelConfig, PRESETS, TrainConfig, preset
+from gan_core.config import ConfigError, ModelConfig, PRESETS, TrainConfig, preset
 from gan_core.device import default_device
 from gan_core.errors import DatasetError
 from gan_core.video import grid_files
@@ -265,7 +265,10 @@ def build(ctx) -> None:
                 state = check_data(client, state["source"].get("files"), state["source"].get("builtin"),
                                    state["source"].get("fit", "crop"),
                                    next(k for k, v in UI_PRESETS.items() if v[1] == res), request)[0]
-            model, train = make_configs(preset_key, state["channels"], state["classes"], values, finetune_cfg)
+            try:
+                model, train = make_configs(preset_key, state["channels"], state["classes"], values, finetune_cfg)
+            except ConfigError as e:
+                raise gr.Error(config_message(ctx, request, e), print_exception=False) from None
             if finetune_cfg is not None:
                 model = model.replace(res=finetune_cfg.res)
             run_dir = ctx.workspace.new_run_dir(client)
@@ -452,6 +455,15 @@ def view_of(ctx, client: str, layer_key: str | None, request) -> dict[str, Any]:
         "layer": layer,
         "hist": run_view.histogram_table(weights, layer),
     }
+
+
+def config_message(ctx, request, e: ConfigError) -> str:
+    """A config error said with the form's label for the field ("Steps: -5 is out of range...")."""
+    key = "common.seed" if e.field == "seed" else f"train.{e.field}"
+    label = ctx.tr(request, key) if key in STRINGS["en"] or key == "common.seed" else (e.field or "")
+    if e.bounds is not None:
+        return ctx.tr(request, "train.error.range", field=label, value=e.value, lo=e.bounds[0], hi=e.bounds[1])
+    return f"{label}: {str(e).split(': ', 1)[-1]}" if label else str(e)
 
 
 def alert_markdown(ctx, request, run_dir: Path, rows: list[dict], loss: str) -> str:
