@@ -57,9 +57,10 @@ def seed_latent(seed: int, nz: int) -> Tensor:
 
 
 def parse_seeds(text: str, max_count: int = 1024) -> list[int]:
-    """Seeds from text such as "1,2,3", "0-7" or "3, 10-12" (ranges inclusive), in order."""
+    """Seeds from text such as "1,2,3", "1 2 3", "0-7" or "3, 10 - 12" (ranges inclusive), in order."""
     seeds: list[int] = []
-    for part in str(text).replace(" ", "").split(","):
+    text = re.sub(r"(?<=\d)\s*-\s*(?=\d)", "-", str(text))  # "10 - 12" is one range
+    for part in re.split(r"[,\s]+", text):
         if not part:
             continue
         m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
@@ -69,7 +70,7 @@ def parse_seeds(text: str, max_count: int = 1024) -> list[int]:
         if hi < lo:
             raise LatentError(f"seeds: range {part} goes backwards")
         if len(seeds) + hi - lo + 1 > max_count:
-            raise LatentError(f"seeds: more than {max_count} seeds")
+            raise LatentError(f"seeds: at most {max_count} seeds at a time; remove some")
         seeds.extend(_check_seed(s) for s in range(lo, hi + 1))
     if not seeds:
         raise LatentError("seeds: give at least one seed, e.g. 1,2,3")

@@ -85,6 +85,10 @@ def test_seed_out_of_range_is_a_clear_error(bad):
 def test_parse_seeds_reads_lists_and_inclusive_ranges():
     assert latent.parse_seeds("1,2,3") == [1, 2, 3]
     assert latent.parse_seeds(" 3, 10-12 ,") == [3, 10, 11, 12]
+    assert latent.parse_seeds("1 2 3") == [1, 2, 3]  # spaces separate seeds too (once read as 123)
+    assert latent.parse_seeds("1  7,\t42 0 - 2") == [1, 7, 42, 0, 1, 2]
+    with pytest.raises(latent.LatentError, match="at most 3 seeds at a time; remove some"):
+        latent.parse_seeds("1-4", max_count=3)
     for bad in ["", "a", "5-2", "-3", "1.5", "0-5000"]:
         with pytest.raises(latent.LatentError, match="seeds"):
             latent.parse_seeds(bad)
