@@ -51,8 +51,8 @@ STRINGS = {
         "interpolate.error.no_photo": "Upload a photo first.",
         "interpolate.error.photo_big": "{name}: {mb:.1f} MB is larger than the {limit} MB limit for a photo.",
         "interpolate.error.photo_bad": "{name}: {reason}",
-        "interpolate.error.no_projection": "No projected photo yet: upload one and press “Project” (or untick “Use the projected photo”).",
-        "interpolate.error.other_model": "The photo was projected for another model; press “Project” again for this one.",
+        "interpolate.error.no_projection": "No projected photo yet: upload one and press “Project the photo into the latent space” (or untick “Use the projected photo as the first keyframe”).",
+        "interpolate.error.other_model": "The photo was projected for another model; press “Project the photo into the latent space” again for this one.",
         "interpolate.explain_md": r"""
 **A walk between two latents.** Every seed names a point z in the latent space. Between keyframes a and b we take points for t from 0 to 1 and draw each one.
 
@@ -97,8 +97,8 @@ Why two? In many dimensions almost all of N(0, I) lies on a thin shell of radius
         "interpolate.error.no_photo": "请先上传一张照片。",
         "interpolate.error.photo_big": "{name}：{mb:.1f} MB 超过了照片的 {limit} MB 上限。",
         "interpolate.error.photo_bad": "{name}：{reason}",
-        "interpolate.error.no_projection": "还没有投影的照片：请上传照片并点击“投影”（或取消勾选“使用投影的照片”）。",
-        "interpolate.error.other_model": "这张照片是为另一个模型投影的；请为当前模型重新点击“投影”。",
+        "interpolate.error.no_projection": "还没有投影的照片：请上传照片并点击“把照片投影到潜空间”（或取消勾选“把投影得到的照片作为第一个关键帧”）。",
+        "interpolate.error.other_model": "这张照片是为另一个模型投影的；请为当前模型重新点击“把照片投影到潜空间”。",
         "interpolate.explain_md": r"""
 **在两个潜向量之间行走。** 每个种子确定潜空间中的一个点 z。在关键帧 a 和 b 之间，我们让 t 从 0 走到 1，并画出每个点对应的图片。
 
