@@ -111,13 +111,15 @@ def test_sample_tab_offers_the_classes_of_a_conditional_model(browser, app_url):
         context.close()
 
 
-def test_a_cleared_seed_box_is_said_in_the_status_line_not_in_pop_ups(browser, app_url):
+def test_a_cleared_or_fractional_seed_is_said_in_the_status_line_not_in_pop_ups(browser, app_url):
     context, page = open_app(browser, app_url)
     try:
         page.get_by_role("tab", name="Sample", exact=True).click()
         box = page.get_by_label("Seed", exact=True).locator("visible=true")
         box.fill("")
         page.get_by_text("⚠️ Seed is empty: type a number.", exact=True).wait_for(timeout=30_000)
+        box.fill("3.7")  # not rounded to 4 behind the user's back
+        page.get_by_text("⚠️ Seed: 3.7 must be a whole number.", exact=True).wait_for(timeout=30_000)
         box.fill("7")
         page.get_by_text(re.compile(r"^16 images of .*seeds 7–22")).wait_for(timeout=30_000)
         assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()

@@ -337,7 +337,8 @@ def build(ctx) -> None:
         with gr.Column(scale=1, min_width=280):
             model, (klass,), model_changed = model_picker(ctx)
             with gr.Row():
-                seed = gr.Number(value=0, precision=0, label=ctx.t("common.seed"), scale=3)
+                # no precision=0: Gradio would round 3.7 to 4 unseen; check_int says it is not whole
+                seed = gr.Number(value=0, label=ctx.t("common.seed"), scale=3)
                 random_btn = gr.Button(ctx.t("sample.random"), scale=1, min_width=110)
             count = gr.Slider(1, limits.max_samples, value=min(16, limits.max_samples), step=1, label=ctx.t("sample.count"))
             psi = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label=ctx.t("sample.psi"))
