@@ -74,6 +74,14 @@ def build_demo(workspace_root: str | Path | None = None, *, limits=None, jobs=No
     return demo, ctx
 
 
+# Model cards: the property names of a card's table stay whole ("data licence", not "licen ce"),
+# and the empty header row of a Hugging Face style two-column table is not drawn.
+CSS = """
+.model-card td:first-child { white-space: nowrap; }
+.model-card thead:has(th:empty) { display: none; }
+"""
+
+
 def launch(demo, ctx, **kwargs):
     """Start the job manager and serve the app (blocking unless prevent_thread_lock=True)."""
     ctx.jobs.start()
@@ -82,6 +90,7 @@ def launch(demo, ctx, **kwargs):
         i18n=demo.translator.i18n,
         max_file_size=f"{ctx.limits.max_upload_mb}mb",
         allowed_paths=[str(ctx.workspace.root), str(ctx.registry.bundled_dir)],
+        css=CSS,
         **kwargs,
     )
 

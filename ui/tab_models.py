@@ -337,7 +337,7 @@ def build(ctx) -> None:
                 dl_file = gr.DownloadButton(ctx.t("models.download_file"), value=None)
                 dl_zip = gr.DownloadButton(ctx.t("models.download_zip"), value=None)
                 delete = gr.Button(ctx.t("models.delete"), variant="stop", visible=False)
-            card_md = gr.Markdown()
+            card_md = gr.Markdown(elem_classes=["model-card"])
         with gr.Column(scale=1, min_width=240):
             image = gr.Image(label=ctx.t("models.card_image"), type="filepath", interactive=False)
     with gr.Accordion(ctx.t("models.upload_box"), open=True):
