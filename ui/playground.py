@@ -165,7 +165,6 @@ _EN = {
         "of 2,500 generated points within 3 std; **high quality**: the share of all generated points that "
         "close to a mode (the metrics of Unrolled GAN, VEEGAN and PacGAN)."
     ),
-    "playground.explain": "What is happening?",
     "playground.explain_body": (
         "**The game.** D learns to tell real points from generated ones: it maximises "
         "log D(x) + log(1 − D(G(z))). G learns to fool D. Each step does *D steps* updates of D, then one of G.\n\n"
@@ -296,7 +295,6 @@ _ZH = {
         "圆圈标出真实模式（3 倍标准差）。**覆盖的模式数**：2,500 个生成点中至少有 20 个落在 3 倍标准差以内的模式数；"
         "**高质量**：所有生成点中离某个模式这么近的比例（Unrolled GAN、VEEGAN 和 PacGAN 使用的指标）。"
     ),
-    "playground.explain": "发生了什么？",
     "playground.explain_body": (
         "**博弈。** D 学习区分真实点和生成点：最大化 log D(x) + log(1 − D(G(z)))。G 学习骗过 D。"
         "每一步先更新 D 若干次（*D 步数*），再更新 G 一次。\n\n"
@@ -489,7 +487,7 @@ def build(ctx) -> None:
                         modes_b = gr.Textbox("", label=t("playground.modes"), interactive=False, elem_id="pg-modes-b", min_width=90)
                         hq_b = gr.Textbox("", label=t("playground.hq"), interactive=False, elem_id="pg-hq-b", min_width=90)
             gr.Markdown(t("playground.legend"))
-            with gr.Accordion(t("playground.explain"), open=False):
+            with gr.Accordion(t("common.explain"), open=False):
                 gr.Markdown(t("playground.explain_body"))
 
     shared = [dist, batch, layers, width, nz, seed, compare, speed, slow]
