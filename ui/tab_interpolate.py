@@ -237,7 +237,7 @@ def build(ctx) -> None:
             ease = gr.Radio(list(latent.EASINGS), value="linear", label=ctx.t("interpolate.easing"))
         with gr.Column(min_width=260):
             with gr.Accordion(ctx.t("interpolate.photo_box"), open=False):
-                photo_file = gr.File(label=ctx.t("interpolate.photo"), type="filepath", file_count="single", height=100)
+                photo_file = gr.File(label=ctx.t("interpolate.photo"), type="filepath", file_count="single", height=160)
                 project_btn = gr.Button(ctx.t("interpolate.project"))
                 recon = gr.Image(label=ctx.t("interpolate.recon"), type="filepath", interactive=False, height=160)
                 use_photo = gr.Checkbox(False, label=ctx.t("interpolate.use_photo"))

@@ -342,7 +342,7 @@ def build(ctx) -> None:
             image = gr.Image(label=ctx.t("models.card_image"), type="filepath", interactive=False)
     with gr.Accordion(ctx.t("models.upload_box"), open=True):
         with gr.Row():
-            upload = gr.File(label=ctx.t("models.upload"), type="filepath", file_count="single", height=120, scale=3)
+            upload = gr.File(label=ctx.t("models.upload"), type="filepath", file_count="single", height=170, scale=3)
             add = gr.Button(ctx.t("models.add"), variant="primary", scale=1)
         upload_status = gr.Markdown()
         added_key = gr.Textbox(visible=False)  # the new model's key: the API's answer, then the dropdown's value
