@@ -15,6 +15,7 @@ from PIL import Image
 from apphelpers import running_app
 from test_app_train import class_zip
 from test_browser_tabs import SHOTS, browser, checkpoints_for, open_app  # noqa: F401 (fixture)
+from ui.tab_train import D_COLOUR, G_COLOUR
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -53,6 +54,9 @@ def test_upload_a_zip_train_and_watch_the_grid_change(browser, app_url, tmp_path
                 seen.add(src)
             page.wait_for_timeout(1000)
         assert len(seen) >= 2, "the fixed-z grid never changed"
+        # the plots draw their curves in the colours their labels name: D blue, G orange
+        for colour in (D_COLOUR, G_COLOUR):
+            page.locator(f'.mark-line path[stroke="{colour}"]').first.wait_for(state="attached", timeout=60_000)
         page.locator("#train-grid").scroll_into_view_if_needed()  # the live part: status, grid, plots
         page.mouse.wheel(0, -200)
         page.wait_for_timeout(500)

@@ -49,13 +49,19 @@ def _thin(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def long_table(rows: list[dict[str, Any]], series: dict[str, str]) -> pd.DataFrame:
-    """A long-form table (step, value, series) for gr.LinePlot; `series` maps metric -> label."""
+    """A long-form table (step, value, series) for gr.LinePlot; `series` maps metric -> label.
+
+    Every series has a row, a NaN one (not drawn) while it has no value yet: Gradio's plot
+    takes its colour domain from the series present, and a curve outside it has no colour.
+    """
     records = []
     for r in _thin([r for r in rows if "event" not in r]):
         for key, label in series.items():
             v = r.get(key)
             if isinstance(v, (int, float)) and math.isfinite(v):
                 records.append({"step": int(r["step"]), "value": float(v), "series": label})
+    present = {rec["series"] for rec in records}
+    records += [{"step": 0, "value": math.nan, "series": label} for label in series.values() if label not in present]
     df = pd.DataFrame(records, columns=["step", "value", "series"])
     return df.astype({"step": "int64", "value": "float64", "series": "str"})  # numeric axes, even when empty
 

@@ -34,8 +34,9 @@ SMALL_SET = 1000  # below this many images DiffAugment is switched on for fine-t
 LOSS_SERIES = {"loss_d": "D", "loss_g": "G"}
 PROB_SERIES = {"d_real": "D(x)", "d_fake": "D(G(z))"}
 GRAD_SERIES = {"grad_norm_d": "|grad D|", "grad_norm_g": "|grad G|"}
+D_COLOUR, G_COLOUR = "#3b75af", "#ef8636"  # blue, orange: the plot labels say so
 SERIES_COLOURS = {name: colour for series in (LOSS_SERIES, PROB_SERIES, GRAD_SERIES)
-                  for name, colour in zip(series.values(), ("#3b75af", "#ef8636"))}  # blue D, orange G
+                  for name, colour in zip(series.values(), (D_COLOUR, G_COLOUR))}
 
 
 # ------------------------------------------------------------------------ data
@@ -185,10 +186,12 @@ def build(ctx) -> None:
     with gr.Row():
         grid = gr.Image(label=t("train.grid"), interactive=False, height=360, elem_id="train-grid")
         with gr.Column():
-            loss_plot = gr.LinePlot(label=t("train.plot.losses"), height=170, **line)
-            prob_plot = gr.LinePlot(label=t("train.plot.probs"), height=170, y_lim=[0, 1], **line)
+            loss_plot = gr.LinePlot(run_view.long_table([], LOSS_SERIES), label=t("train.plot.losses"), height=170,
+                                    **line)
+            prob_plot = gr.LinePlot(run_view.long_table([], PROB_SERIES), label=t("train.plot.probs"), height=170,
+                                    y_lim=[0, 1], **line)
     with gr.Row():
-        grad_plot = gr.LinePlot(label=t("train.plot.grads"), height=200, **line)
+        grad_plot = gr.LinePlot(run_view.long_table([], GRAD_SERIES), label=t("train.plot.grads"), height=200, **line)
         with gr.Column():
             layer = gr.Dropdown([], label=t("train.hist.layer"))
             hist_plot = gr.BarPlot(x="weight", y="count", label=t("train.hist"), height=170)
@@ -411,7 +414,8 @@ def view_of(ctx, client: str, layer_key: str | None, request) -> dict[str, Any]:
     job_status = ctx.jobs.status(client)
     run_dir = _current_run(ctx, client)
     empty = {"active": False, "status": ctx.tr(request, "train.status.idle"), "alerts": "", "grid": None,
-             "losses": None, "probs": None, "grads": None, "layers": [], "layer": None, "hist": None}
+             "losses": run_view.long_table([], LOSS_SERIES), "probs": run_view.long_table([], PROB_SERIES),
+             "grads": run_view.long_table([], GRAD_SERIES), "layers": [], "layer": None, "hist": None}
     if run_dir is None:
         return empty
     folder = run_view.read_status(run_dir)
