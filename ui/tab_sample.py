@@ -45,7 +45,6 @@ STRINGS = {
         "sample.error.number": "{field}: {value} is not a number; type a number.",
         "sample.error.empty": "{field} is empty: type a number.",
         "sample.error.integer": "{field}: {value} must be a whole number.",
-        "sample.error.range": "{field}: {value} must be from {lo} to {hi}.",
         "sample.error.class": "{field}: {detail}",
         "sample.field.seed": "Seed",
         "sample.field.count": "How many images",
@@ -82,7 +81,6 @@ With ψ = 1 nothing changes. Smaller ψ gives more typical, cleaner but less var
         "sample.error.number": "{field}：{value} 不是数字，请输入一个数字。",
         "sample.error.empty": "{field}为空：请输入一个数字。",
         "sample.error.integer": "{field}：{value} 必须是整数。",
-        "sample.error.range": "{field}：{value} 必须在 {lo} 到 {hi} 之间。",
         "sample.error.class": "{field}：{detail}",
         "sample.field.seed": "随机种子",
         "sample.field.count": "图片数量",
@@ -128,7 +126,7 @@ def check_int(ctx, request, value: Any, lo: int, hi: int, field: str) -> int:
     if value != int(value):
         raise gr.Error(ctx.tr(request, "sample.error.integer", field=name, value=value), print_exception=False)
     if not lo <= int(value) <= hi:
-        raise gr.Error(ctx.tr(request, "sample.error.range", field=name, value=int(value), lo=lo, hi=hi), print_exception=False)
+        raise gr.Error(ctx.tr(request, "common.error.range", field=name, value=int(value), lo=lo, hi=hi), print_exception=False)
     return int(value)
 
 
@@ -141,7 +139,7 @@ def check_float(ctx, request, value: Any, lo: float, hi: float, field: str) -> f
     except (TypeError, ValueError):
         raise gr.Error(ctx.tr(request, "sample.error.number", field=name, value=escape(str(value))), print_exception=False) from None
     if not math.isfinite(v) or not lo <= v <= hi:
-        raise gr.Error(ctx.tr(request, "sample.error.range", field=name, value=v, lo=lo, hi=hi), print_exception=False)
+        raise gr.Error(ctx.tr(request, "common.error.range", field=name, value=v, lo=lo, hi=hi), print_exception=False)
     return v
 
 

@@ -462,11 +462,11 @@ def view_of(ctx, client: str, layer_key: str | None, request) -> dict[str, Any]:
 
 
 def config_message(ctx, request, e: ConfigError) -> str:
-    """A config error said with the form's label for the field ("Steps: -5 is out of range...")."""
+    """A config error said with the form's label for the field ("Steps: -5 must be from 1 to ...")."""
     key = "common.seed" if e.field == "seed" else f"train.{e.field}"
     label = ctx.tr(request, key) if key in STRINGS["en"] or key == "common.seed" else (e.field or "")
     if e.bounds is not None:
-        return ctx.tr(request, "train.error.range", field=label, value=e.value, lo=e.bounds[0], hi=e.bounds[1])
+        return ctx.tr(request, "common.error.range", field=label, value=e.value, lo=e.bounds[0], hi=e.bounds[1])
     return f"{label}: {str(e).split(': ', 1)[-1]}" if label else str(e)
 
 
