@@ -10,6 +10,7 @@ import re
 import tempfile
 import shutil
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -88,14 +89,24 @@ def test_sample_tab_shows_a_gallery_of_seeds(browser, app_url):
         context.close()
 
 
+@contextmanager
+def sample_tab(browser, url: str):
+    """A fresh page on the Sample tab; on leaving, no error pop-up may be showing."""
+    context, page = open_app(browser, url)
+    try:
+        page.get_by_role("tab", name="Sample", exact=True).click()
+        yield page
+        assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
+    finally:
+        context.close()
+
+
 def test_sample_tab_offers_the_classes_of_a_conditional_model(browser, app_url):
     """Switching to a class-conditional model shows its class picker, and sampling a class
     works (the one picker once got a list of updates as its value, and errors instead)."""
     conditional, first, other = (("emoji64-groups", "smileys", "food") if any(ROOT.glob("checkpoints/*/model.safetensors"))
                                   else ("tiny-cond", "red", "blue"))
-    context, page = open_app(browser, app_url)
-    try:
-        page.get_by_role("tab", name="Sample", exact=True).click()
+    with sample_tab(browser, app_url) as page:
         klass = page.get_by_label("Class (conditional models)", exact=True).locator("visible=true")
         assert klass.count() == 0  # the app opens on an unconditional model
         page.get_by_label("Model", exact=True).locator("visible=true").click()
@@ -106,15 +117,10 @@ def test_sample_tab_offers_the_classes_of_a_conditional_model(browser, app_url):
         page.get_by_role("option", name=other, exact=True).click()
         page.get_by_role("button", name="Sample", exact=True).click()
         page.get_by_text(re.compile(r"^16 images of .*seeds 0–15")).wait_for(timeout=30_000)
-        assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
-    finally:
-        context.close()
 
 
 def test_a_cleared_or_fractional_seed_is_said_in_the_status_line_not_in_pop_ups(browser, app_url):
-    context, page = open_app(browser, app_url)
-    try:
-        page.get_by_role("tab", name="Sample", exact=True).click()
+    with sample_tab(browser, app_url) as page:
         box = page.get_by_label("Seed", exact=True).locator("visible=true")
         box.fill("")
         page.get_by_text("⚠️ Seed is empty: type a number.", exact=True).wait_for(timeout=30_000)
@@ -122,9 +128,6 @@ def test_a_cleared_or_fractional_seed_is_said_in_the_status_line_not_in_pop_ups(
         page.get_by_text("⚠️ Seed: 3.7 must be a whole number.", exact=True).wait_for(timeout=30_000)
         box.fill("7")
         page.get_by_text(re.compile(r"^16 images of .*seeds 7–22")).wait_for(timeout=30_000)
-        assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
-    finally:
-        context.close()
 
 
 def test_rendered_video_plays_in_the_page_and_live_mode_streams(browser, app_url):
